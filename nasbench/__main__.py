@@ -1,0 +1,5 @@
+import sys
+
+from nasbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,245 @@
+"""The query API: what a benchmark answers for an architecture.
+
+A benchmark is pure: no clock, no budget, no hidden RNG. The runner (not the strategy) calls it, charges the
+simulated time and records trajectories.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from nasbench.errors import InvalidArchitecture, InvalidQuery, MissingResult, UnknownMetric
+from nasbench.spaces import get_space
+from nasbench.spaces.nb201 import Arch, NB201Space
+from nasbench.store.format import METRICS, StoreData, read_store
+
+Source = Literal["table", "surrogate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One answer of a benchmark. Accuracies are fractions in [0, 1]; a metric the benchmark lacks is NaN."""
+
+    train_acc: float
+    val_acc: float
+    test_acc: float
+    train_loss: float
+    val_loss: float
+    test_loss: float
+    train_time_s: float  # cumulative training time up to `epoch`
+    epoch: int
+    seed: int | None  # None = mean over the seeds that exist
+    source: Source
+
+
+@runtime_checkable
+class Benchmark(Protocol):
+    space: NB201Space
+    epochs: tuple[int, ...]
+
+    def query(self, arch: Arch | str, *, epoch: int | None = None, seed: int | None = None) -> Result: ...
+
+    def query_many(
+        self, archs: Sequence[Arch] | np.ndarray, *, epoch: int | None = None, seed: int | None = None
+    ) -> dict[str, np.ndarray]: ...
+
+
+class TabularBenchmark:
+    """Answers queries from a store loaded into memory: a query is a dict lookup and an array read.
+
+    ``epoch`` must be given unless the store holds a single epoch, which is then the default: there is no silent
+    low-fidelity default. ``seed=None`` averages over the seeds that have a result; an absent seed raises
+    :class:`MissingResult`.
+    """
+
+    def __init__(self, data: StoreData, *, name: str = "") -> None:
+        self.data = data
+        self.name = name
+        self.space = get_space(data.space)
+        self.dataset = data.dataset
+        self.protocol = data.protocol
+        self.epochs = tuple(data.epochs)
+        self.seeds = tuple(data.seeds)
+        self.metrics = tuple(m for m in METRICS if m in data.metrics)
+        self.iso_shared = data.iso_shared
+        self._epoch_pos = {e: i for i, e in enumerate(self.epochs)}
+        self._seed_pos = {s: i for i, s in enumerate(self.seeds) if s is not None}
+        archs = [tuple(a) for a in np.asarray(data.archs, dtype=np.int64).tolist()]
+        self._archs = archs
+        self._rows = {a: i for i, a in enumerate(archs)}
+        # Row of every arch index of the space, or -1; lets query_many look up arrays of archs vectorized.
+        self._row_of_index = np.full(self.space.size, -1, dtype=np.int64)
+        self._row_of_index[self.space.indices(archs)] = np.arange(len(archs))
+        # (N, S, T, M) in METRICS order, NaN for metrics the store lacks; and its mean over seeds (N, T, M).
+        n, s, t = len(archs), len(self.seeds), len(self.epochs)
+        full = np.full((n, s, t, len(METRICS)), np.nan, dtype=np.float64)
+        for m, metric in enumerate(METRICS):
+            if metric in data.metrics:
+                full[..., m] = data.metrics[metric]
+        self._full = full
+        present = np.isfinite(full)
+        counts = present.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self._mean = np.where(present, full, 0.0).sum(axis=1) / counts
+        self._has_any_mean = counts.any(axis=2)  # (N, T)
+        self._has_any_full = present.any(axis=3)  # (N, S, T)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> TabularBenchmark:
+        """Open a store file (validated, loaded into memory; the file is closed afterwards)."""
+        return cls(read_store(path), name=os.fspath(path))
+
+    # ---- lookups ------------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._archs)
+
+    def __contains__(self, arch: object) -> bool:
+        try:
+            self._row(arch)
+        except (MissingResult, InvalidArchitecture):
+            return False
+        return True
+
+    def archs(self) -> list[Arch]:
+        """The architectures the table holds, sorted."""
+        return list(self._archs)
+
+    def _row(self, arch: object) -> int:
+        try:
+            return self._rows[arch]  # type: ignore[index]
+        except (KeyError, TypeError):
+            pass
+        valid = self.space.validate(arch)
+        key = self.space.canonical(valid) if self.iso_shared else valid
+        try:
+            return self._rows[key]
+        except KeyError:
+            raise MissingResult(
+                f"{self.space.to_str(valid)} is not in this store ({len(self)} of {self.space.size} "
+                f"{self.space.name} cells were trained)"
+            ) from None
+
+    def _epoch_index(self, epoch: int | None) -> int:
+        if epoch is None:
+            if len(self.epochs) == 1:
+                return 0
+            raise InvalidQuery(
+                f"epoch is required: this store holds epochs {_fmt_list(self.epochs)} and has no single final epoch"
+            )
+        try:
+            return self._epoch_pos[epoch]
+        except (KeyError, TypeError):
+            raise MissingResult(f"epoch {epoch!r} is not in this store; available: {_fmt_list(self.epochs)}") from None
+
+    def _seed_index(self, seed: int) -> int:
+        try:
+            return self._seed_pos[seed]
+        except (KeyError, TypeError):
+            known = [s for s in self.seeds if s is not None]
+            avail = _fmt_list(known) if known else "none by name (the store holds means over seeds only)"
+            raise MissingResult(f"seed {seed!r} is not in this store; available: {avail}") from None
+
+    # ---- queries ------------------------------------------------------------------------------------------
+
+    def query(self, arch: Arch | str, *, epoch: int | None = None, seed: int | None = None) -> Result:
+        """All metrics of ``arch`` after ``epoch`` epochs, for ``seed`` or averaged over seeds (``None``)."""
+        row = self._row(arch)
+        t = self._epoch_index(epoch)
+        if seed is None:
+            if not self._has_any_mean[row, t]:
+                raise self._missing(row, t, seed)
+            values = self._mean[row, t].tolist()
+        else:
+            s = self._seed_index(seed)
+            if not self._has_any_full[row, s, t]:
+                raise self._missing(row, t, seed)
+            values = self._full[row, s, t].tolist()
+        return Result(*values, self.epochs[t], seed, "table")
+
+    def _missing(self, row: int, t: int, seed: int | None) -> MissingResult:
+        which = "any seed" if seed is None else f"seed {seed}"
+        return MissingResult(
+            f"no result for {self.space.to_str(self._archs[row])} at epoch {self.epochs[t]} for {which}"
+        )
+
+    def query_many(
+        self,
+        archs: Sequence[Arch] | np.ndarray,
+        *,
+        epoch: int | None = None,
+        seed: int | None = None,
+        metrics: Sequence[str] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Vectorized query: ``{metric: array(len(archs))}``, NaN where the store lacks that metric or run."""
+        rows = self.rows(archs)
+        t = self._epoch_index(epoch)
+        metrics = self.metrics if metrics is None else tuple(metrics)
+        cols = [self._metric_index(m) for m in metrics]
+        block = self._mean[rows, t] if seed is None else self._full[rows, self._seed_index(seed), t]
+        return {m: block[:, c] for m, c in zip(metrics, cols, strict=True)}
+
+    def rows(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """Row of each arch in the table; raises :class:`MissingResult` naming the first absent one."""
+        if isinstance(archs, np.ndarray) and archs.ndim == 2 and not self.iso_shared:
+            if archs.shape[1] != self.space.num_edges or (
+                archs.size and (archs.min() < 0 or archs.max() >= self.space.num_ops)
+            ):
+                raise InvalidArchitecture(
+                    f"expected an (n, {self.space.num_edges}) array of op indices in 0..{self.space.num_ops - 1}"
+                )
+            rows = self._row_of_index[self.space.indices(archs)]
+            if (rows < 0).any():
+                self._row(tuple(archs[int(np.argmax(rows < 0))]))  # raises with a clear message
+            return rows
+        get = self._rows.get
+        rows_list = [get(a) if type(a) is tuple else None for a in archs]
+        if None in rows_list:
+            rows_list = [r if r is not None else self._row(a) for r, a in zip(rows_list, archs, strict=True)]
+        return np.asarray(rows_list, dtype=np.int64)
+
+    def _metric_index(self, metric: str) -> int:
+        if metric not in self.metrics:
+            raise UnknownMetric(f"unknown metric {metric!r}; this store holds: {', '.join(self.metrics)}")
+        return METRICS.index(metric)
+
+    def table(self, metric: str, *, epoch: int | None = None, seed: int | None = None) -> np.ndarray:
+        """One metric for every stored arch (in :meth:`archs` order): the raw material of regret and ranking."""
+        c = self._metric_index(metric)
+        t = self._epoch_index(epoch)
+        return (self._mean[:, t, c] if seed is None else self._full[:, self._seed_index(seed), t, c]).copy()
+
+    def static(self, name: str) -> np.ndarray:
+        """A per-architecture static figure (``params``, ``flops``) in :meth:`archs` order."""
+        try:
+            return self.data.static[name].astype(np.float64)
+        except KeyError:
+            raise UnknownMetric(
+                f"unknown static figure {name!r}; this store holds: {', '.join(sorted(self.data.static)) or 'none'}"
+            ) from None
+
+    def best(self, metric: str, *, epoch: int | None = None) -> tuple[Arch, float]:
+        """The arch with the highest mean ``metric`` at ``epoch`` and that value (NaN rows ignored)."""
+        values = self.table(metric, epoch=epoch)
+        if not np.isfinite(values).any():
+            raise MissingResult(f"no {metric} at epoch {epoch} in this store")
+        row = int(np.nanargmax(values))
+        return self._archs[row], float(values[row])
+
+    def __repr__(self) -> str:
+        return (
+            f"TabularBenchmark({self.name or self.dataset!r}, space={self.space.name}, archs={len(self)}, "
+            f"seeds={list(self.seeds)}, epochs={_fmt_list(self.epochs)})"
+        )
+
+
+def _fmt_list(values: Sequence[object], limit: int = 8) -> str:
+    values = list(values)
+    if len(values) <= limit:
+        return "[" + ", ".join(map(str, values)) + "]"
+    return f"[{values[0]}, {values[1]}, ..., {values[-1]}] ({len(values)} values)"

@@ -1,0 +1,48 @@
+"""The ``nasbench`` command. Each capability registers its subcommands from its own module (listed in
+``COMMAND_MODULES``); this module only parses, dispatches and turns user errors into one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from nasbench import __version__
+from nasbench.errors import NasbenchError
+
+# Each module defines register(subparsers); a subcommand's handler is set with parser.set_defaults(run=...).
+COMMAND_MODULES = ("nasbench.cli.store_commands",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nasbench",
+        description="Evaluate neural architecture search honestly and fast: benchmark stores, queries, "
+        "strategy comparisons.",
+    )
+    parser.add_argument("--version", action="version", version=f"nasbench {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except NasbenchError as exc:
+        print(f"nasbench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"nasbench {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Typed errors of nasbench.
+
+Every error a user can cause derives from :class:`NasbenchError`, so the CLI can print it as one line and exit
+non-zero, and library users can catch one base class. Each also derives from the closest built-in exception, so
+``except ValueError`` keeps working for callers who expect it.
+"""
+
+from __future__ import annotations
+
+
+class NasbenchError(Exception):
+    """Base class of every error nasbench raises on purpose."""
+
+
+class InvalidArchitecture(NasbenchError, ValueError):
+    """An architecture that is not a member of the search space (bad string, op, edge count, ...)."""
+
+
+class UnknownMetric(NasbenchError, ValueError):
+    """A metric name the store or surrogate does not hold."""
+
+
+class InvalidQuery(NasbenchError, ValueError):
+    """A query that cannot be answered as asked, e.g. no epoch given for a store with several epochs."""
+
+
+class MissingResult(NasbenchError, LookupError):
+    """A well-formed query whose answer the benchmark does not have (absent arch, epoch or seed)."""
+
+
+class StoreError(NasbenchError, OSError):
+    """A benchmark store that cannot be read or written: not HDF5, truncated, wrong schema, bad shapes."""
+
+
+class UnsafePickle(StoreError):
+    """A pickle that references a global outside the allow-list of the importer."""
+
+
+class ImportSpecError(NasbenchError, ValueError):
+    """A column/metric mapping for the table importer that is malformed or does not match the table."""
