@@ -1,8 +1,10 @@
-"""Atomic file writes: write beside the target, then rename, so readers never see a half-written file."""
+"""File helpers: atomic writes (write beside the target, then rename, so readers never see a half-written file)
+and content hashes."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -34,3 +36,11 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

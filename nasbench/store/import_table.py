@@ -14,7 +14,6 @@ The same spec can live in a JSON file (``--spec``): ``{"arch_column": "arch", "p
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from nasbench import __version__
+from nasbench.atomic import sha256_file
 from nasbench.errors import ImportSpecError, InvalidArchitecture
 from nasbench.spaces import get_space
 from nasbench.store.format import ACCURACY_METRICS, METRICS, StoreData
@@ -183,7 +183,7 @@ def import_table(path: str | os.PathLike[str], spec: TableSpec) -> StoreData:
         provenance={
             "importer": "table",
             "source": Path(path).name,
-            "source_sha256": _sha256(path),
+            "source_sha256": sha256_file(path),
             "columns": {c.column: _target_text(c) for c in spec.columns},
             "percent": spec.percent,
             "nasbench_version": __version__,
@@ -236,11 +236,3 @@ def _target_text(c: ColumnTarget) -> str:
     if c.epoch is None:
         return c.name
     return f"{c.name}@{c.epoch}" + ("" if c.seed is None else f":{c.seed}")
-
-
-def _sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

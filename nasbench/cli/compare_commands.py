@@ -1,0 +1,108 @@
+"""``nasbench compare``: run strategies many times against a benchmark and keep every trajectory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from nasbench.errors import InvalidQuery
+
+DEFAULT_STRATEGIES = "random_search,regularized_evolution,local_search,reinforce"
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "compare",
+        help="run search strategies against a benchmark under a simulated clock",
+        description="Run each strategy under N seeds against a benchmark store; results go to --out "
+        "(experiment.json + runs.jsonl), which `nasbench report` turns into tables, plots and statistics. "
+        "Re-running the same command resumes an interrupted comparison.",
+    )
+    p.add_argument("store", help="benchmark store (.h5)")
+    p.add_argument("--out", required=True, help="results directory")
+    p.add_argument(
+        "--strategies",
+        default=DEFAULT_STRATEGIES,
+        help="comma-separated names, each optionally with hyperparameters: "
+        f"regularized_evolution:population_size=20:sample_size=5 (default: {DEFAULT_STRATEGIES})",
+    )
+    p.add_argument("--seeds", type=int, default=100, help="number of seeded runs per strategy (default 100)")
+    p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed+N-1")
+    p.add_argument("--budget", type=int, default=None, help="evaluations per run (default 150 without --time-budget)")
+    p.add_argument("--time-budget", type=float, default=None, help="simulated seconds per run")
+    p.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers per run (default 1)")
+    p.add_argument("--processes", type=int, default=None, help="real processes running seeds (default: all cores)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local", help="where runs execute")
+    p.add_argument("--search-metric", default="val_acc", help="what strategies see (default val_acc)")
+    p.add_argument("--search-epoch", type=int, help="epoch strategies see (default: the store's last)")
+    p.add_argument("--score-metric", default="test_acc", help="how the incumbent is scored (default test_acc)")
+    p.add_argument("--score-epoch", type=int, help="epoch of the score (default: the store's last)")
+    p.add_argument(
+        "--noise",
+        choices=("mean", "sample"),
+        default=None,
+        help="read the mean over training seeds, or sample one seed per evaluation "
+        "(default: sample when the store has named seeds)",
+    )
+    p.add_argument("--charge-overhead", action="store_true", help="charge strategies' real compute time to the clock")
+    p.add_argument("--overwrite", action="store_true", help="replace a results directory holding another experiment")
+    p.add_argument("--no-report", action="store_true", help="do not write the report after the runs")
+    p.set_defaults(run=run_compare)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from nasbench.benchmark import TabularBenchmark
+    from nasbench.runner.experiment import Experiment, StrategySpec, run_experiment
+    from nasbench.runner.simulate import Budget, Protocol
+
+    if args.seeds < 1:
+        raise InvalidQuery(f"--seeds must be >= 1, got {args.seeds}")
+    specs = tuple(StrategySpec.parse(text) for text in args.strategies.split(",") if text.strip())
+    if not specs:
+        raise InvalidQuery("--strategies names no strategy")
+    evaluations = args.budget if args.budget is not None or args.time_budget is not None else 150
+    bench = TabularBenchmark.open(args.store)
+    noise = args.noise or ("sample" if [s for s in bench.seeds if s is not None] else "mean")
+    protocol = Protocol(args.search_metric, args.search_epoch, args.score_metric, args.score_epoch, noise)
+    protocol.resolved(bench)  # fail before any run on a metric or epoch the store lacks
+    experiment = Experiment(
+        store=args.store,
+        strategies=specs,
+        seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)),
+        protocol=protocol,
+        budget=Budget(evaluations=evaluations, time_s=args.time_budget),
+        workers=args.workers,
+        charge_overhead=args.charge_overhead,
+    )
+    bar = _progress_bar(f"{len(specs)} strategies x {args.seeds} seeds")
+    try:
+        run_experiment(experiment, args.out, processes=args.processes, backend=args.backend, overwrite=args.overwrite,
+                       progress=bar.update_to)  # fmt: skip
+    finally:
+        bar.close()
+    print(f"results in {args.out}")
+    if not args.no_report:
+        from nasbench.cli.report_commands import write_and_print_report
+
+        write_and_print_report(args.out)
+    return 0
+
+
+class _Bar:
+    def __init__(self, desc: str) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=0, desc=desc, unit="run", file=sys.stderr, disable=not sys.stderr.isatty())
+
+    def update_to(self, done: int, total: int) -> None:
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _progress_bar(desc: str) -> _Bar:
+    return _Bar(desc)

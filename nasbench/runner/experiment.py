@@ -1,0 +1,288 @@
+"""A comparison: every strategy x every seed against one benchmark, results kept in a directory.
+
+``DIR/experiment.json`` says what was asked (benchmark, strategies and their hyperparameters, seeds, protocol,
+budget); ``DIR/runs.jsonl`` holds one finished run (a :class:`Trajectory`) per line, appended and fsync'd as runs
+finish. A killed comparison resumes where it stopped: finished (strategy, seed) runs are never redone, and a torn
+last line is ignored. A directory that holds another experiment is refused unless ``overwrite`` is given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasbench import __version__
+from nasbench.atomic import atomic_write_text, sha256_file
+from nasbench.benchmark import TabularBenchmark
+from nasbench.errors import NasbenchError
+from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
+from nasbench.strategies import make_strategy
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "experiment.json"
+RUNS_FILE = "runs.jsonl"
+
+
+class ResultsError(NasbenchError, OSError):
+    """A results directory that cannot be used as asked: another experiment, or a damaged file."""
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy with its hyperparameters, and the label it carries in tables (name, or name:k=v:...)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.params.items()))])
+
+    @classmethod
+    def parse(cls, text: str) -> StrategySpec:
+        """``name`` or ``name:key=value:key=value`` (values parsed as JSON when they can be)."""
+        name, *items = text.strip().split(":")
+        params: dict[str, Any] = {}
+        for item in items:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ResultsError(f"strategy option {item!r} in {text!r} must look like key=value")
+            try:
+                params[key] = json.loads(value)
+            except json.JSONDecodeError:
+                params[key] = value
+        make_strategy(name, **params)  # fail now on unknown names or hyperparameters
+        return cls(name, params)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    store: str
+    strategies: tuple[StrategySpec, ...]
+    seeds: tuple[int, ...]
+    protocol: Protocol
+    budget: Budget
+    workers: int = 1
+    charge_overhead: bool = False
+
+    def to_json(self, bench: TabularBenchmark) -> dict[str, Any]:
+        protocol = self.protocol.resolved(bench)
+        try:
+            best_arch, best = bench.best(protocol.score_metric, epoch=protocol.score_epoch)
+            optimum = {"score": best, "arch": bench.space.index(best_arch)}
+        except NasbenchError:
+            optimum = None
+        return {
+            "nasbench_version": __version__,
+            "benchmark": {
+                "store": os.path.abspath(self.store),
+                "sha256": sha256_file(self.store),
+                "space": bench.space.name,
+                "dataset": bench.dataset,
+            },
+            "strategies": [{"label": s.label, "name": s.name, "params": s.params} for s in self.strategies],
+            "seeds": list(self.seeds),
+            "protocol": asdict(protocol),
+            "budget": asdict(self.budget),
+            "workers": self.workers,
+            "charge_overhead": self.charge_overhead,
+            "optimum": optimum,
+            "time_unit": "s" if "train_time_s" in bench.metrics else "evaluation",
+        }
+
+
+def _identity(config: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a config that make two experiments the same (versions and paths may differ)."""
+    keep = ("strategies", "seeds", "protocol", "budget", "workers", "charge_overhead")
+    return {**{k: config.get(k) for k in keep}, "store_sha256": config.get("benchmark", {}).get("sha256")}
+
+
+def run_experiment(
+    experiment: Experiment,
+    out_dir: str | os.PathLike[str],
+    *,
+    processes: int | None = None,
+    backend: str = "local",
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Run every (strategy, seed) not yet in ``out_dir``; return the directory."""
+    out = Path(out_dir)
+    bench = TabularBenchmark.open(experiment.store)
+    config = experiment.to_json(bench)
+    _prepare_dir(out, config, overwrite)
+    done = {(t.strategy, t.seed) for t in read_runs(out)}
+    todo = [
+        (spec, seed) for spec in experiment.strategies for seed in experiment.seeds if (spec.label, seed) not in done
+    ]
+    total = len(experiment.strategies) * len(experiment.seeds)
+    if done:
+        log.info("resuming %s: %d of %d runs already done", out, len(done), total)
+    if progress:
+        progress(total - len(todo), total)
+    processes = processes or os.cpu_count() or 1
+    chunks = list(_chunks(todo, processes))
+    finished = total - len(todo)
+    _drop_torn_tail(out / RUNS_FILE)
+    with open(out / RUNS_FILE, "a") as journal:
+        for runs in _execute(experiment, chunks, processes, backend):
+            for traj in runs:
+                journal.write(json.dumps(traj.to_dict(), separators=(",", ":")) + "\n")
+            journal.flush()
+            os.fsync(journal.fileno())
+            finished += len(runs)
+            if progress:
+                progress(finished, total)
+    return out
+
+
+def _prepare_dir(out: Path, config: dict[str, Any], overwrite: bool) -> None:
+    config_path = out / CONFIG_FILE
+    if out.exists() and any(out.iterdir()):
+        if not config_path.is_file():
+            if not overwrite:
+                raise ResultsError(
+                    f"{out} is not empty and holds no {CONFIG_FILE}; choose another --out or --overwrite"
+                )
+        else:
+            existing = read_config(out)
+            if _identity(existing) != _identity(config) and not overwrite:
+                raise ResultsError(
+                    f"{out} holds another experiment (different strategies, seeds, protocol, budget or store); "
+                    "pass --overwrite to replace it, or choose another --out"
+                )
+            if _identity(existing) == _identity(config) and not overwrite:
+                return  # the same experiment: resume
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")
+    (out / RUNS_FILE).touch()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line left without its newline by a killed writer, so appending starts on a clean line."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)
+
+
+def _chunks(todo: list[tuple[StrategySpec, int]], processes: int) -> Iterator[tuple[StrategySpec, list[int]]]:
+    """Group seeds of one strategy so each process gets a few sizeable tasks (one benchmark load per task)."""
+    by_spec: dict[str, tuple[StrategySpec, list[int]]] = {}
+    for spec, seed in todo:
+        by_spec.setdefault(spec.label, (spec, []))[1].append(seed)
+    per_task = max(1, -(-len(todo) // (processes * 4)))
+    for spec, seeds in by_spec.values():
+        for i in range(0, len(seeds), per_task):
+            yield spec, seeds[i : i + per_task]
+
+
+def _execute(
+    experiment: Experiment, chunks: list[tuple[StrategySpec, list[int]]], processes: int, backend: str
+) -> Iterator[list[Trajectory]]:
+    args = [(experiment, spec, seeds) for spec, seeds in chunks]
+    if backend == "ray":
+        yield from _execute_ray(args)
+    elif backend != "local":
+        raise ResultsError(f"unknown backend {backend!r}; known: local, ray")
+    elif processes == 1 or len(args) <= 1:
+        for a in args:
+            yield run_chunk(*a)
+    else:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # no fork: safe beside threads, same behaviour on every OS
+        with ProcessPoolExecutor(max_workers=min(processes, len(args)), mp_context=ctx) as pool:
+            futures = [pool.submit(run_chunk, *a) for a in args]
+            for future in as_completed(futures):
+                yield future.result()
+
+
+def _execute_ray(args: list[tuple[Experiment, StrategySpec, list[int]]]) -> Iterator[list[Trajectory]]:
+    try:
+        import ray
+    except ImportError:
+        raise ResultsError("--backend ray needs Ray: pip install 'nasbench[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS"), log_to_driver=False)
+    remote = ray.remote(run_chunk)
+    pending = [remote.remote(*a) for a in args]
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(ready[0])
+
+
+_BENCH_CACHE: dict[str, TabularBenchmark] = {}
+
+
+def run_chunk(experiment: Experiment, spec: StrategySpec, seeds: Sequence[int]) -> list[Trajectory]:
+    """Run one strategy under several seeds (the unit of work of a worker process; opens the store once)."""
+    bench = _BENCH_CACHE.get(experiment.store)
+    if bench is None:
+        bench = _BENCH_CACHE[experiment.store] = TabularBenchmark.open(experiment.store)
+    return [
+        run_search(
+            bench,
+            make_strategy(spec.name, **spec.params),
+            protocol=experiment.protocol,
+            budget=experiment.budget,
+            seed=seed,
+            workers=experiment.workers,
+            charge_overhead=experiment.charge_overhead,
+            label=spec.label,
+        )
+        for seed in seeds
+    ]
+
+
+def read_config(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(out_dir) / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ResultsError(f"{out_dir} holds no {CONFIG_FILE}: not a comparison results directory") from None
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path} is damaged: {exc}") from None
+    if not isinstance(config, dict) or "strategies" not in config:
+        raise ResultsError(f"{path} is not a comparison config")
+    return config
+
+
+def read_runs(out_dir: str | os.PathLike[str]) -> list[Trajectory]:
+    """Every finished run; a torn last line (a killed writer) is ignored, any other damage is an error."""
+    path = Path(out_dir) / RUNS_FILE
+    if not path.exists():
+        return []
+    lines = path.read_text().split("\n")
+    runs = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            runs.append(Trajectory.from_dict(json.loads(line)))
+        except (json.JSONDecodeError, TypeError) as exc:
+            if number == len(lines):  # the last line has no newline: torn by a kill, redo that run
+                log.warning("%s: ignoring a torn last line", path)
+                break
+            raise ResultsError(f"{path}, line {number} is damaged: {exc}") from None
+    return runs
+
+
+def load_results(out_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], list[Trajectory]]:
+    """The config and the runs of a results directory, checked against each other."""
+    config = read_config(out_dir)
+    runs = read_runs(out_dir)
+    labels = {s["label"] for s in config["strategies"]}
+    stray = {t.strategy for t in runs} - labels
+    if stray:
+        raise ResultsError(f"{out_dir}/{RUNS_FILE} holds runs of strategies not in the config: {sorted(stray)}")
+    return config, runs

@@ -1,0 +1,58 @@
+"""Search strategies by snake_case name. Classes load lazily (``"module:Class"``), so naming a strategy never
+imports what another needs; third-party strategies register through the entry-point group
+``nasbench.strategies`` (name = "package.module:Class")."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
+from nasbench.errors import NasbenchError
+from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy
+
+BUILTIN: dict[str, str] = {
+    "random_search": "nasbench.strategies.random_search:RandomSearch",
+    "regularized_evolution": "nasbench.strategies.evolution:RegularizedEvolution",
+    "local_search": "nasbench.strategies.local_search:LocalSearch",
+    "reinforce": "nasbench.strategies.reinforce:Reinforce",
+    "successive_halving": "nasbench.strategies.hyperband:SuccessiveHalving",
+    "hyperband": "nasbench.strategies.hyperband:Hyperband",
+}
+ENTRY_POINT_GROUP = "nasbench.strategies"
+
+
+class UnknownStrategy(NasbenchError, KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def registry() -> dict[str, str]:
+    """Every known strategy name -> "module:Class", built-ins first, then installed plug-ins."""
+    names = dict(BUILTIN)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        names.setdefault(ep.name, ep.value)
+    return names
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    known = registry()
+    if name not in known:
+        raise UnknownStrategy(f"unknown strategy {name!r}; known: {', '.join(known)}")
+    module, _, attr = known[name].partition(":")
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+def make_strategy(name: str, **params: Any) -> Strategy:
+    """A configured (not yet set up) strategy; unknown hyperparameters are a clear error."""
+    cls = strategy_class(name)
+    allowed = cls._param_names()
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise UnknownStrategy(
+            f"strategy {name!r} has no hyperparameter(s) {unknown}; it takes: {', '.join(allowed) or 'none'}"
+        )
+    return cls(**params)
+
+
+__all__ = ["Feedback", "Proposal", "SearchContext", "Strategy", "UnknownStrategy", "make_strategy", "registry"]

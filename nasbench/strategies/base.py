@@ -1,0 +1,96 @@
+"""The ask/tell interface every search strategy implements.
+
+The runner owns the budget, the simulated clock and every benchmark call. A strategy proposes architectures
+(``ask``), hears back their validation score (``tell``) and never sees test metrics: :class:`Feedback` has none.
+Constructors only store hyperparameters (scikit-learn style); all state is created in :meth:`Strategy.setup`, so a
+strategy object can be configured once and run under many seeds. Strategies must be picklable at any point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasbench.spaces.nb201 import Arch, NB201Space
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """An architecture to evaluate after ``epoch`` epochs (None: the protocol's search epoch).
+
+    ``resume=True`` says the strategy continues its own earlier training of the same arch (multi-fidelity
+    promotion): the runner then charges only the extra training time beyond the longest run of it so far.
+    """
+
+    arch: Arch
+    epoch: int | None = None
+    resume: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a strategy learns from an evaluation: the validation score, never a test metric."""
+
+    score: float  # the protocol's search metric (val_acc by default), a fraction
+    epoch: int  # the epoch the score was read at
+    cost_s: float  # simulated seconds the evaluation was charged
+    finished_at_s: float  # simulated time at which the result arrived
+
+
+@dataclass(frozen=True, slots=True)
+class SearchContext:
+    """What a strategy may know about the benchmark: the space and the fidelities it can ask for."""
+
+    space: NB201Space
+    epochs: tuple[int, ...]  # the epochs a proposal may name
+    search_epoch: int  # the epoch of a proposal that names none (the protocol's fidelity)
+    workers: int = 1
+
+
+class Strategy:
+    """Base class: subclasses set ``name`` and implement ``_setup``, ``ask``, ``tell``."""
+
+    name: ClassVar[str] = ""
+    multi_fidelity: ClassVar[bool] = False  # True when it proposes several epochs and needs a multi-epoch store
+
+    def setup(self, context: SearchContext, rng: np.random.Generator) -> None:
+        self.context = context
+        self.space = context.space
+        self.rng = rng
+        self.best_: tuple[float, int, Arch] | None = None  # (score, epoch, arch) of the best told result
+        self._setup()
+
+    def _setup(self) -> None:
+        """Create the run's state (called by :meth:`setup`)."""
+
+    def ask(self) -> Proposal | None:
+        """The next proposal, or None when the strategy must wait for pending results."""
+        raise NotImplementedError
+
+    def tell(self, proposal: Proposal, feedback: Feedback) -> None:
+        """Receive the result of an earlier proposal. Subclasses call ``super().tell`` to track the best."""
+        key = (feedback.epoch, feedback.score)
+        if self.best_ is None or key > (self.best_[1], self.best_[0]):
+            self.best_ = (feedback.score, feedback.epoch, proposal.arch)
+
+    def recommend(self) -> Arch:
+        """The architecture the strategy would return now: the best score at the highest epoch told."""
+        if self.best_ is None:
+            raise RuntimeError(f"{self.name}: nothing evaluated yet, no recommendation")
+        return self.best_[2]
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters (the constructor's arguments)."""
+        return {f: getattr(self, f) for f in self._param_names()}
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        import inspect
+
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
