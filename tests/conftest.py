@@ -74,3 +74,10 @@ def nb201_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     csv = require(NB201_CSV)
     spec = TableSpec.from_mappings(NB201_IMPORT_MAPS, percent=True, dataset="cifar10")
     return write_store(tmp_path_factory.mktemp("nb201") / "nb201-cifar10.h5", import_table(csv, spec))
+
+
+@pytest.fixture(scope="session")
+def full_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic store of all 15,625 NB201 cells, 2 seeds, epochs 1..9: any strategy can search it."""
+    data = make_store_data(n_archs=get_space("nb201").size, seeds=(0, 1), epochs=tuple(range(1, 10)), seed=1)
+    return write_store(tmp_path_factory.mktemp("full") / "full.h5", data)

@@ -1,0 +1,116 @@
+"""Conformance of every registered strategy: determinism, pending proposals, no test metrics, pickling."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nasbench import TabularBenchmark
+from nasbench.runner.simulate import Budget, Protocol, run_search
+from nasbench.store import read_store, write_store
+from nasbench.strategies import Feedback, SearchContext, UnknownStrategy, make_strategy, registry
+
+STRATEGIES = sorted(registry())
+PROTOCOL = Protocol(search_epoch=9, score_epoch=9)
+
+
+def _run(store, name, seed=3, workers=1, evaluations=60):
+    bench = TabularBenchmark.open(store)
+    traj = run_search(
+        bench, make_strategy(name), protocol=PROTOCOL, budget=Budget(evaluations=evaluations), seed=seed,
+        workers=workers,
+    )  # fmt: skip
+    return traj
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_same_seed_same_trajectory_and_other_seed_differs(full_store, name):
+    a, b, c = _run(full_store, name), _run(full_store, name), _run(full_store, name, seed=4)
+    assert a.arch == b.arch and a.score == b.score and a.incumbent_score == b.incumbent_score
+    assert a.arch != c.arch
+
+
+def test_same_seed_same_trajectory_in_a_fresh_process(full_store):
+    code = (
+        "import json, sys\n"
+        "from nasbench import TabularBenchmark\n"
+        "from nasbench.runner.simulate import Budget, Protocol, run_search\n"
+        "from nasbench.strategies import make_strategy, registry\n"
+        "b = TabularBenchmark.open(sys.argv[1])\n"
+        "out = {n: run_search(b, make_strategy(n), protocol=Protocol(search_epoch=9, score_epoch=9),\n"
+        "                     budget=Budget(evaluations=60), seed=3).arch for n in sorted(registry())}\n"
+        "print(json.dumps(out))\n"
+    )
+    fresh = json.loads(subprocess.run([sys.executable, "-c", code, str(full_store)], capture_output=True, text=True,
+                                      check=True).stdout)  # fmt: skip
+    for name in STRATEGIES:
+        assert fresh[name] == _run(full_store, name).arch, name
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_works_with_pending_proposals(full_store, name):
+    traj = _run(full_store, name, workers=4, evaluations=80)
+    assert len(traj.arch) == 80
+    # with 4 workers results arrive out of launch order for cells of different cost: the clock never goes back
+    assert all(b >= a for a, b in zip(traj.finished_s, traj.finished_s[1:], strict=False))
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_never_reads_test_metrics(full_store, tmp_path, name):
+    data = read_store(full_store)
+    rng = np.random.default_rng(0)
+    data.metrics["test_acc"] = rng.permutation(data.metrics["test_acc"].ravel()).reshape(data.metrics["test_acc"].shape)
+    shuffled = write_store(tmp_path / "shuffled.h5", data)
+    original, permuted = _run(full_store, name), _run(shuffled, name)
+    assert original.arch == permuted.arch and original.score == permuted.score
+    assert original.incumbent_score != permuted.incumbent_score  # the test scores did change
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_survives_pickling_mid_run(full_store, name):
+    bench = TabularBenchmark.open(full_store)
+    strategy = make_strategy(name)
+    strategy.setup(SearchContext(bench.space, bench.epochs, search_epoch=9), np.random.default_rng(0))
+
+    def step(s):
+        proposal = s.ask()
+        assert proposal is not None
+        epoch = proposal.epoch or 9
+        score = bench.query(proposal.arch, epoch=epoch).val_acc
+        s.tell(proposal, Feedback(score=score, epoch=epoch, cost_s=1.0, finished_at_s=0.0))
+        return proposal
+
+    for _ in range(25):
+        step(strategy)
+    clone = pickle.loads(pickle.dumps(strategy))
+    assert [step(strategy) for _ in range(25)] == [step(clone) for _ in range(25)]
+    assert strategy.recommend() == clone.recommend()
+
+
+def test_unknown_strategy_lists_known_names():
+    with pytest.raises(UnknownStrategy, match="random_search"):
+        make_strategy("random_serach")
+
+
+def test_unknown_hyperparameter_names_the_allowed_ones():
+    with pytest.raises(UnknownStrategy, match="population_size"):
+        make_strategy("regularized_evolution", populaton_size=5)
+
+
+def test_entry_point_plugins_are_registered(monkeypatch):
+    from importlib import metadata
+
+    class EP:
+        name, value = "my_plugin", "nasbench.strategies.random_search:RandomSearch"
+
+    monkeypatch.setattr(
+        "nasbench.strategies.entry_points", lambda group: [EP()] if group == "nasbench.strategies" else []
+    )
+    assert registry()["my_plugin"] == EP.value
+    assert make_strategy("my_plugin").name == "random_search"
+    assert metadata  # the real lookup is importlib.metadata.entry_points
