@@ -90,7 +90,7 @@ def test_damaged_runs_file_is_an_error(full_store, tmp_path):
 
 
 def test_missing_config_is_an_error(tmp_path):
-    with pytest.raises(ResultsError, match="experiment.json"):
+    with pytest.raises(ResultsError, match=r"experiment\.json"):
         load_results(tmp_path)
 
 
