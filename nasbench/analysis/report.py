@@ -1,0 +1,393 @@
+"""Write a comparison's report next to its results: ``report.md`` (Markdown with tables and the PNG figures
+beside it), ``summary.json`` (the same numbers for machines) and the figures. Every file is written atomically."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from nasbench.analysis.summary import ALPHA, Analysis, analyze, format_p
+from nasbench.atomic import atomic_write_text
+from nasbench.runner.experiment import ResultsError, load_results
+
+log = logging.getLogger(__name__)
+
+REPORT_FILE = "report.md"
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    report: Path
+    summary: Path
+    figures: dict[str, Path]  # key -> PNG
+
+
+def load_analysis(out_dir: str | os.PathLike[str], alpha: float = ALPHA) -> Analysis:
+    """Analyze a results directory; a directory without any finished run is an error."""
+    config, runs = load_results(out_dir)
+    if not runs:
+        raise ResultsError(f"{out_dir} holds no finished runs yet; run `nasbench compare` first (or let it finish)")
+    return analyze(config, runs, alpha)
+
+
+def write_report(
+    out_dir: str | os.PathLike[str], *, plots: bool = True, fmt: str = "md", alpha: float = ALPHA
+) -> tuple[Analysis, ReportFiles]:
+    """Analyze ``out_dir`` and write its report, summary and (unless ``plots`` is False) figures into it."""
+    if fmt != "md":
+        raise ResultsError(f"unknown report format {fmt!r}; known: md")
+    out = Path(out_dir)
+    analysis = load_analysis(out, alpha)
+    figures = draw_figures(analysis, out) if plots else {}
+    report = out / REPORT_FILE
+    summary = out / SUMMARY_FILE
+    atomic_write_text(report, render_markdown(analysis, figures, alpha))
+    atomic_write_text(summary, json.dumps(summary_dict(analysis, figures, alpha), indent=2, allow_nan=False) + "\n")
+    log.info("wrote %s, %s and %d figures", report, summary, len(figures))
+    return analysis, ReportFiles(report, summary, figures)
+
+
+def _time_label(config: dict[str, Any]) -> str:
+    return "simulated time (s)" if config.get("time_unit") == "s" else "simulated time (evaluations)"
+
+
+def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
+    from nasbench.analysis import plots
+
+    palette = plots.colors(analysis.labels)
+    figs: dict[str, Path] = {}
+    opt = analysis.optimum
+    figs["score_vs_evaluations"] = plots.plot_curves(
+        analysis.eval_curves,
+        out / "score_vs_evaluations.png",
+        xlabel="evaluations",
+        ylabel="incumbent test score (%)",
+        title="Incumbent score (mean ± s.e. over seeds)",
+        palette=palette,
+    )
+    if opt is not None:
+        figs["regret_vs_evaluations"] = plots.plot_curves(
+            analysis.eval_curves,
+            out / "regret_vs_evaluations.png",
+            xlabel="evaluations",
+            ylabel="regret (percentage points, log)",
+            title="Regret = optimum - incumbent score (mean ± s.e.)",
+            offset=opt,
+            logy=True,
+            palette=palette,
+        )
+    if analysis.time_curves is not None:
+        name = "regret_vs_time" if opt is not None else "score_vs_time"
+        figs[name] = plots.plot_curves(
+            analysis.time_curves,
+            out / f"{name}.png",
+            xlabel=_time_label(analysis.config) + ", log",
+            ylabel="regret (percentage points, log)" if opt is not None else "incumbent test score (%)",
+            title=("Regret" if opt is not None else "Incumbent score") + " over simulated time (mean ± s.e.)",
+            offset=opt,
+            logx=True,
+            logy=opt is not None,
+            palette=palette,
+        )
+    if analysis.rank_curves:
+        figs["rank_vs_evaluations"] = plots.plot_ranks(
+            analysis.rank_curves, out / "rank_vs_evaluations.png", xlabel="evaluations", palette=palette
+        )
+    if analysis.friedman is not None and analysis.critical_difference is not None:
+        figs["cd_diagram"] = plots.plot_cd_diagram(
+            analysis.labels,
+            list(analysis.friedman.avg_ranks),
+            analysis.critical_difference,
+            analysis.cliques,
+            out / "cd_diagram.png",
+            title=f"Final ranks over {analysis.friedman.n} seeds; Nemenyi CD at alpha={ALPHA}",
+        )
+    return figs
+
+
+# ---------------------------------------------------------------- text
+
+
+def _num(x: float, digits: int = 2) -> str:
+    return "n/a" if x is None or math.isnan(x) else f"{x:.{digits}f}"
+
+
+TABLE_HEADER = ["#", "strategy", "runs", "mean ± std (%)", "median (%)", "regret (pp)", "evals", "overhead (ms/eval)"]
+
+
+def table_rows(analysis: Analysis) -> list[list[str]]:
+    return [
+        [
+            str(r.place),
+            r.label,
+            str(r.runs),
+            f"{_num(r.mean_pct)} ± {_num(r.std_pct)}",
+            _num(r.median_pct),
+            _num(r.regret_pct),
+            _num(r.evaluations, 1),
+            _num(r.overhead_ms_per_eval, 3),
+        ]
+        for r in analysis.table
+    ]
+
+
+def _extra_columns(analysis: Analysis) -> tuple[list[str], list[list[str]]]:
+    return ["avg rank", "wall (s/run)"], [[_num(r.avg_rank), _num(r.wall_s, 3)] for r in analysis.table]
+
+
+def format_table(analysis: Analysis) -> str:
+    """The final table as aligned plain text (for a terminal)."""
+    extra_head, extra = _extra_columns(analysis)
+    head = TABLE_HEADER + extra_head
+    rows = [a + b for a, b in zip(table_rows(analysis), extra, strict=True)]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    left = {1}  # the strategy column reads better left-aligned
+
+    def line(cells: list[str]) -> str:
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in pairs)
+
+    return "\n".join([line(head), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _md_table(head: list[str], rows: list[list[str]], align_left: set[int] | None = None) -> str:
+    align_left = align_left or {1}
+    sep = [":---" if i in align_left else "---:" for i in range(len(head))]
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join(sep) + " |"]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _setup_lines(analysis: Analysis) -> list[str]:
+    c = analysis.config
+    bench = c.get("benchmark") or {}
+    proto = c.get("protocol") or {}
+    budget = c.get("budget") or {}
+    parts = []
+    if budget.get("evaluations") is not None:
+        parts.append(f"{budget['evaluations']} evaluations")
+    if budget.get("time_s") is not None:
+        parts.append(f"{budget['time_s']:g} s of simulated time")
+    lines = [
+        f"- benchmark: space `{bench.get('space', '?')}`, dataset `{bench.get('dataset', '?')}`, store "
+        f"`{bench.get('store', '?')}` (sha256 `{str(bench.get('sha256', '?'))[:12]}…`)",
+        f"- protocol: strategies see `{proto.get('search_metric')}` at epoch {proto.get('search_epoch')}; the "
+        f"incumbent (best seen so far) is scored by `{proto.get('score_metric')}` at epoch "
+        f"{proto.get('score_epoch')}; noise `{proto.get('noise')}`",
+        f"- budget: {' or '.join(parts) or '?'} per run; {c.get('workers', 1)} worker(s); strategy overhead "
+        f"{'charged to' if c.get('charge_overhead') else 'not charged to'} the simulated clock",
+        f"- seeds: {len(c.get('seeds', []))} asked, {len(analysis.paired_seeds)} finished by every strategy "
+        "(paired: used for ranks and tests)",
+    ]
+    opt = c.get("optimum")
+    if analysis.optimum is not None:
+        arch = ""
+        try:
+            from nasbench.spaces import get_space
+
+            arch = f" (`{get_space(bench['space']).to_str(get_space(bench['space']).from_index(int(opt['arch'])))}`)"
+        except Exception:  # the optimum's name is decoration; the number is what matters
+            arch = ""
+        lines.append(f"- optimum of the benchmark: {100 * analysis.optimum:.2f} %{arch}; regret = optimum - score")
+    strategies = [
+        f"`{s['label']}`" + (f" ({json.dumps(s['params'])})" if s.get("params") else "") for s in c["strategies"]
+    ]
+    lines.append(f"- strategies: {', '.join(strategies)}")
+    lines.append(f"- nasbench {c.get('nasbench_version', '?')}")
+    return lines
+
+
+def _rank_section(analysis: Analysis) -> list[str]:
+    if not analysis.rank_curves:
+        return ["Not computed: " + (analysis.notes[-1] if analysis.notes else "nothing to rank") + "."]
+    cps = analysis.rank_checkpoints
+    head = ["#", "strategy", *(f"@{c} evals" for c in cps)]
+    rows = []
+    for r in sorted(analysis.table, key=lambda r: (r.avg_rank, r.label)):
+        curve = analysis.rank_curves[r.label]
+        at = {int(g): i for i, g in enumerate(curve.grid)}
+        rows.append([str(r.place), r.label, *(_num(float(curve.mean[at[c]])) for c in cps)])
+    return [
+        f"Strategies ranked within each of the {len(analysis.paired_seeds)} paired seeds (1 = best, ties share "
+        "their average rank), then averaged. Ordered by final rank; # is the place in the final table.",
+        "",
+        _md_table(head, rows),
+    ]
+
+
+def _significance_section(analysis: Analysis, alpha: float) -> list[str]:
+    fr = analysis.friedman
+    if fr is None:
+        return ["Not tested: " + "; ".join(analysis.notes or ["fewer than 2 strategies"]) + "."]
+    labels = analysis.tested_labels
+    verdict = "differ" if fr.pvalue < alpha else "are not shown to differ"
+    out = [
+        f"**Friedman test** (final scores, {fr.n} seeds × {fr.k} strategies): χ² = {fr.statistic:.2f}, "
+        f"p = {format_p(fr.pvalue)} — at α = {alpha} the strategies {verdict}.",
+        "",
+        f"**Nemenyi critical difference** (α = {alpha}): CD = {analysis.critical_difference:.3f} in average rank. ",
+    ]
+    order = sorted(range(len(labels)), key=lambda j: fr.avg_ranks[j])
+    groups = [", ".join(labels[order[i]] for i in range(s, e + 1)) for s, e in analysis.cliques]
+    out[-1] += (
+        "Groups not told apart: " + "; ".join(f"{{{g}}}" for g in groups) + "."
+        if groups
+        else "Every pair of strategies is told apart."
+    )
+    rows = []
+    for p in sorted(analysis.pairs, key=lambda p: (p.p_holm, p.a, p.b)):
+        a, b = labels[p.a], labels[p.b]
+        if p.mean_diff < 0:  # name the better one first
+            a, b = b, a
+            won, lost = p.losses, p.wins
+        else:
+            won, lost = p.wins, p.losses
+        rows.append(
+            [
+                f"{a} vs {b}",
+                str(p.n),
+                _num(100 * abs(p.mean_diff), 3),
+                f"{won}/{p.ties}/{lost}",
+                format_p(p.pvalue),
+                format_p(p.p_holm),
+                "yes" if p.p_holm < alpha else "no",
+            ]
+        )
+    out += [
+        "",
+        f"**Pairwise Wilcoxon signed-rank tests** (two-sided, zero differences dropped), p-values Holm-adjusted "
+        f"over the {len(analysis.pairs)} pairs; the better strategy by mean is named first.",
+        "",
+        _md_table(
+            ["pair", "seeds", "mean lead (pp)", "wins/ties/losses", "p", "Holm p", f"significant (α={alpha})"],
+            rows,
+            {0},
+        ),
+    ]
+    return out
+
+
+def render_markdown(analysis: Analysis, figures: dict[str, Path], alpha: float = ALPHA) -> str:
+    name = Path(str(analysis.config.get("benchmark", {}).get("dataset", ""))).name
+
+    def fig(key: str, caption: str) -> list[str]:
+        return [f"![{caption}]({figures[key].name})", ""] if key in figures else []
+
+    extra_head, extra = _extra_columns(analysis)
+    lines = [
+        f"# Strategy comparison{f' on {name}' if name else ''}",
+        "",
+        f"**Conclusion:** {analysis.conclusion}",
+        "",
+        "## Setup",
+        "",
+        *_setup_lines(analysis),
+        "",
+        "## Final incumbent score",
+        "",
+        "Test score of each run's final incumbent (the architecture with the best validation score it saw), "
+        "mean ± sample standard deviation over seeds, ranked by mean. Regret is in percentage points; overhead is "
+        "the real time the strategy itself spent per evaluation.",
+        "",
+        _md_table(TABLE_HEADER + extra_head, [a + b for a, b in zip(table_rows(analysis), extra, strict=True)]),
+        "",
+        "## Curves",
+        "",
+        "Mean ± standard error over seeds of each run's incumbent, a step function read on a common grid.",
+        "",
+        *fig("score_vs_evaluations", "incumbent score vs evaluations"),
+        *fig("regret_vs_evaluations", "regret vs evaluations"),
+        *fig("regret_vs_time", "regret vs simulated time"),
+        *fig("score_vs_time", "incumbent score vs simulated time"),
+    ]
+    if not figures:
+        lines += ["Figures not drawn (`--no-plots`).", ""]
+    elif analysis.time_curves is None:
+        lines += ["No time plot: with one worker and no training times, simulated time is the evaluation count.", ""]
+    lines += ["## Average rank over time", "", *_rank_section(analysis), "", *fig("rank_vs_evaluations", "rank")]
+    lines += ["## Significance", "", *_significance_section(analysis, alpha), ""]
+    lines += fig("cd_diagram", "critical difference diagram")
+    if analysis.notes:
+        lines += ["## Notes", "", *(f"- {n}" for n in analysis.notes), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- json
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe: NaN/inf -> null, numpy scalars -> Python numbers."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, str):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def summary_dict(analysis: Analysis, figures: dict[str, Path], alpha: float = ALPHA) -> dict[str, Any]:
+    c = analysis.config
+    labels = analysis.tested_labels
+    fr = analysis.friedman
+    out: dict[str, Any] = {
+        "conclusion": analysis.conclusion,
+        "experiment": {k: c.get(k) for k in ("benchmark", "protocol", "budget", "workers", "optimum", "time_unit")},
+        "seeds": {"asked": len(c.get("seeds", [])), "paired": len(analysis.paired_seeds)},
+        "table": [asdict(r) for r in analysis.table],
+        "ranks": {
+            "evaluations": analysis.rank_checkpoints,
+            "by_strategy": {
+                label: [float(curve.mean[list(curve.grid.astype(int)).index(cp)]) for cp in analysis.rank_checkpoints]
+                for label, curve in analysis.rank_curves.items()
+            },
+        },
+        "alpha": alpha,
+        "friedman": None
+        if fr is None
+        else {
+            "statistic": fr.statistic,
+            "pvalue": fr.pvalue,
+            "seeds": fr.n,
+            "strategies": labels,
+            "avg_ranks": list(fr.avg_ranks),
+        },
+        "nemenyi": None
+        if analysis.critical_difference is None
+        else {
+            "critical_difference": analysis.critical_difference,
+            "groups": [
+                [labels[j] for j in sorted(range(len(labels)), key=lambda j: fr.avg_ranks[j])[s : e + 1]]
+                for s, e in analysis.cliques
+            ]
+            if fr is not None
+            else [],
+        },
+        "wilcoxon_holm": [
+            {
+                "a": labels[p.a],
+                "b": labels[p.b],
+                "seeds": p.n,
+                "mean_diff": p.mean_diff,
+                "wins": p.wins,
+                "ties": p.ties,
+                "losses": p.losses,
+                "statistic": p.statistic,
+                "pvalue": p.pvalue,
+                "p_holm": p.p_holm,
+                "significant": bool(p.p_holm < alpha),
+            }
+            for p in analysis.pairs
+        ],
+        "figures": {k: v.name for k, v in figures.items()},
+        "notes": analysis.notes,
+    }
+    return _clean(out)
