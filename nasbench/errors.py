@@ -38,3 +38,15 @@ class UnsafePickle(StoreError):
 
 class ImportSpecError(NasbenchError, ValueError):
     """A column/metric mapping for the table importer that is malformed or does not match the table."""
+
+
+class DatasetError(NasbenchError, OSError):
+    """A training dataset that cannot be found or read (missing or damaged files, a failed download)."""
+
+
+class RecipeError(NasbenchError, ValueError):
+    """A training recipe with a bad setting, or one unlike the recipe a store was built with."""
+
+
+class TrainingError(NasbenchError, RuntimeError):
+    """A training that cannot run as asked, e.g. out of memory on the device."""
