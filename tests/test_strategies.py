@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import pickle
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from nasbench import TabularBenchmark
 from nasbench.runner.simulate import Budget, Protocol, run_search
 from nasbench.store import read_store, write_store
-from nasbench.strategies import Feedback, SearchContext, UnknownStrategy, make_strategy, registry
+from nasbench.strategies import Feedback, SearchContext, UnknownStrategy, _plugins, make_strategy, registry
 
 STRATEGIES = sorted(registry())
 PROTOCOL = Protocol(search_epoch=9, score_epoch=9)
@@ -106,8 +107,10 @@ def test_entry_point_plugins_are_registered(monkeypatch):
     class EP:
         name, value = "my_plugin", "nasbench.strategies.random_search:RandomSearch"
 
-    monkeypatch.setattr(
-        "nasbench.strategies.entry_points", lambda group: [EP()] if group == "nasbench.strategies" else []
-    )
+    def fake_entry_points(group):
+        return [EP()] if group == "nasbench.strategies" else []
+
+    monkeypatch.setattr("nasbench.strategies.entry_points", fake_entry_points)
+    monkeypatch.setattr("nasbench.strategies._plugins", functools.lru_cache(maxsize=1)(_plugins.__wrapped__))
     assert registry()["my_plugin"] == EP.value
     assert make_strategy("my_plugin").name == "random_search"

@@ -4,6 +4,7 @@ imports what another needs; third-party strategies register through the entry-po
 
 from __future__ import annotations
 
+import functools
 import importlib
 from importlib.metadata import entry_points
 from typing import Any
@@ -29,10 +30,13 @@ class UnknownStrategy(NasbenchError, KeyError):
 
 def registry() -> dict[str, str]:
     """Every known strategy name -> "module:Class", built-ins first, then installed plug-ins."""
-    names = dict(BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        names.setdefault(ep.name, ep.value)
-    return names
+    return {**_plugins(), **BUILTIN}
+
+
+@functools.lru_cache(maxsize=1)
+def _plugins() -> dict[str, str]:
+    """Installed plug-ins, read once per process (reading package metadata costs milliseconds)."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def strategy_class(name: str) -> type[Strategy]:
