@@ -55,6 +55,8 @@ class NB201Space:
 
     def validate(self, arch: object) -> Arch:
         """Return ``arch`` as a tuple of 6 Python ints; accept an op-index sequence or an official string."""
+        if type(arch) is tuple and arch in _index_of() and all(type(op) is int for op in arch):
+            return arch  # fast path: already a valid cell of plain ints
         if isinstance(arch, str):
             return self.from_str(arch)
         if isinstance(arch, np.ndarray):
@@ -91,16 +93,16 @@ class NB201Space:
     def index(self, arch: Arch) -> int:
         """Position of ``arch`` in :meth:`all_archs` (base-5 number, edge 0 most significant). Not the official
         NAS-Bench-201 index, whose order is arbitrary; importers map that one explicitly."""
-        return int(np.dot(self.validate(arch), _WEIGHTS))
+        return _index_of()[self.validate(arch)]
 
     def from_index(self, index: int) -> Arch:
         if not 0 <= index < SIZE:
             raise InvalidArchitecture(f"nb201 indices are 0..{SIZE - 1}, got {index}")
-        return tuple(int(d) for d in (index // _WEIGHTS) % NUM_OPS)
+        return _all_tuples()[index]
 
     def all_archs(self) -> list[Arch]:
         """All 15,625 cells in index order."""
-        return [tuple(row) for row in _all_array().tolist()]
+        return list(_all_tuples())
 
     def indices(self, archs: Iterable[Arch]) -> np.ndarray:
         """Vectorized :meth:`index` over already-valid archs."""
@@ -111,7 +113,7 @@ class NB201Space:
 
     def sample(self, rng: np.random.Generator) -> Arch:
         """A cell drawn uniformly from all 15,625."""
-        return tuple(int(op) for op in rng.integers(0, NUM_OPS, size=NUM_EDGES))
+        return _all_tuples()[int(rng.integers(SIZE))]
 
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """Change the op of one uniformly chosen edge to a uniformly chosen different op."""
@@ -230,6 +232,17 @@ def _all_array() -> np.ndarray:
     out = (ids[:, None] // _WEIGHTS) % NUM_OPS
     out.setflags(write=False)
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _all_tuples() -> tuple[Arch, ...]:
+    return tuple(tuple(row) for row in _all_array().tolist())
+
+
+@functools.lru_cache(maxsize=1)
+def _index_of() -> dict[Arch, int]:
+    """Cell -> index; also the set of valid cells for the fast path of ``validate``."""
+    return {arch: i for i, arch in enumerate(_all_tuples())}
 
 
 def _expression(arch: Arch) -> str:
