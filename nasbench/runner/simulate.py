@@ -127,12 +127,14 @@ def run_search(
     traj = Trajectory(strategy=label or strategy.name, seed=seed, time_unit="s" if has_time else "evaluation")
     trained: dict[Arch, tuple[float, int | None]] = {}  # arch -> (cumulative time trained so far, its seed)
     score_cache: dict[Arch, float] = {}
-    events: list[tuple[float, int, Proposal, float, int, float]] = []  # (finish, order, proposal, score, ep, cost)
+    # (finish time, launch order, proposal, arch, arch index, score, epoch, cost): ordered by finish, then launch
+    events: list[tuple[float, int, Proposal, Arch, int, float, int, float]] = []
     clock = 0.0
     launched = 0
     overhead = 0.0
     best_key: tuple[int, float] | None = None
     best_arch: Arch | None = None
+    best_index = -1
     wall_start = time.perf_counter()
 
     def may_launch() -> bool:
@@ -173,10 +175,10 @@ def run_search(
             else:
                 cost = 1.0
             launched += 1
-            heapq.heappush(events, (clock + cost, launched, proposal, score, epoch, cost))
+            heapq.heappush(events, (clock + cost, launched, proposal, arch, space.index(arch), score, epoch, cost))
         if not events:
             break
-        finish, _, proposal, score, epoch, cost = heapq.heappop(events)
+        finish, _, proposal, arch, index, score, epoch, cost = heapq.heappop(events)
         if budget.time_s is not None and finish > budget.time_s:
             break  # this and every later result arrives after the budget
         clock = max(clock, finish)
@@ -186,18 +188,16 @@ def run_search(
         overhead += spent
         if charge_overhead:
             clock += spent
-        arch = space.validate(proposal.arch)
         if best_key is None or (epoch, score) > best_key:
-            best_key, best_arch = (epoch, score), arch
-        assert best_arch is not None
-        if best_arch not in score_cache:
-            score_cache[best_arch] = _score(bench, best_arch, protocol)
-        traj.arch.append(space.index(arch))
+            best_key, best_arch, best_index = (epoch, score), arch, index
+            if best_arch not in score_cache:
+                score_cache[best_arch] = _score(bench, best_arch, protocol)
+        traj.arch.append(index)
         traj.epoch.append(epoch)
         traj.score.append(score)
         traj.cost_s.append(cost)
         traj.finished_s.append(clock)
-        traj.incumbent.append(space.index(best_arch))
+        traj.incumbent.append(best_index)
         traj.incumbent_score.append(score_cache[best_arch])
     traj.overhead_s = overhead
     traj.wall_s = time.perf_counter() - wall_start
