@@ -14,6 +14,7 @@ computed here from the cell alone, so every architecture of the space has featur
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -34,7 +35,7 @@ def _skeleton_params_flops() -> tuple[float, float]:
     """Params and multiply-adds of everything but the cells: stem, two residual reduction blocks, classifier."""
     params = 3 * 16 * 9 + 2 * 16  # stem conv 3x3 + BN
     flops = 3 * 16 * 9 * 32 * 32
-    for (c_in, _), (c_out, hw_out) in zip(_STAGES[:-1], _STAGES[1:], strict=True):
+    for (c_in, _), (c_out, hw_out) in itertools.pairwise(_STAGES):
         # ResNet basic block, stride 2: conv3x3 c_in->c_out, conv3x3 c_out->c_out, 1x1 shortcut conv.
         block = 9 * c_in * c_out + 9 * c_out * c_out + c_in * c_out
         params += block + 4 * c_out

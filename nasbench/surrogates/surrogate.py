@@ -142,7 +142,9 @@ class Surrogate:
             "n_train": self.n_train_,
             "n_dropped_nan": self.n_dropped_,
             "train_hash": self.train_hash_,
-            "noise": None if self.noise is None else {"n_archs": self.noise.n_archs_, "rms_std": self.noise.global_std_},
+            "noise": None
+            if self.noise is None
+            else {"n_archs": self.noise.n_archs_, "rms_std": self.noise.global_std_},
         }
 
     def __repr__(self) -> str:
@@ -240,7 +242,8 @@ class Surrogate:
         if not np.allclose(now, saved, rtol=1e-5, atol=1e-6):
             raise StoreError(
                 f"{path}: the loaded model does not reproduce its saved predictions (max diff "
-                f"{np.abs(now - saved).max():.3g}); saved with {meta['versions']}, running {library_versions(out.model_name)}"
+                f"{np.abs(now - saved).max():.3g}); saved with {meta['versions']}, "
+                f"running {library_versions(out.model_name)}"
             )
         return out
 
@@ -273,7 +276,9 @@ def fit_from_store(
     out.metric, out.epoch, out.dataset = metric, int(epoch), getattr(bench, "dataset", None)
     named = [s for s in bench.seeds if s is not None]
     if len(named) >= 2:
-        per_seed = np.stack([bench.query_many(train_archs, epoch=epoch, seed=s, metrics=[metric])[metric] for s in named], axis=1)
+        per_seed = np.stack(
+            [bench.query_many(train_archs, epoch=epoch, seed=s, metrics=[metric])[metric] for s in named], axis=1
+        )
         if (np.isfinite(per_seed).sum(axis=1) >= 2).sum() >= 3:
             out.noise = NoiseModel().fit(bench.space, train_archs, per_seed)
     return out
