@@ -13,7 +13,12 @@ from nasbench import __version__
 from nasbench.errors import NasbenchError
 
 # Each module defines register(subparsers); a subcommand's handler is set with parser.set_defaults(run=...).
-COMMAND_MODULES = ("nasbench.cli.store_commands", "nasbench.cli.compare_commands", "nasbench.cli.report_commands")
+COMMAND_MODULES = (
+    "nasbench.cli.store_commands",
+    "nasbench.cli.compare_commands",
+    "nasbench.cli.report_commands",
+    "nasbench.cli.surrogate_commands",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
