@@ -102,3 +102,13 @@ def test_unknown_optimum_leaves_regret_out():
     finals = {"a": np.full(3, 0.93), "b": np.full(3, 0.92)}
     a = analyze(_config(list(finals), optimum=None), _runs(finals))
     assert a.optimum is None and np.isnan(a.table[0].regret_pct)
+
+
+def test_time_curve_starts_once_every_run_has_a_result():
+    runs = [_run("a", 0, 0.93, step=1.0), _run("a", 1, 0.91, step=5.0), _run("b", 0, 0.9), _run("b", 1, 0.9)]
+    a = analyze(_config(["a", "b"], time_unit="s"), runs)
+    assert a.time_curves is not None
+    curve = a.time_curves["a"]
+    early = curve.grid < 5.0
+    assert early.any() and np.isnan(curve.mean[early]).all()  # seed 1's first result arrives at 5 s
+    assert curve.mean[-1] == pytest.approx((0.93 + 0.91) / 2)

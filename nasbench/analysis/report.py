@@ -299,7 +299,8 @@ def render_markdown(analysis: Analysis, figures: dict[str, Path], alpha: float =
         "",
         "## Curves",
         "",
-        "Mean ± standard error over seeds of each run's incumbent, a step function read on a common grid.",
+        "Mean ± standard error over seeds of each run's incumbent, a step function read on a common grid "
+        "(over simulated time, a strategy's curve starts once every one of its runs has a first result).",
         "",
         *fig("score_vs_evaluations", "incumbent score vs evaluations"),
         *fig("regret_vs_evaluations", "regret vs evaluations"),

@@ -115,9 +115,15 @@ def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = A
             budget_s = (config.get("budget") or {}).get("time_s")
             stop = float(budget_s) if budget_s else max(f[-1] for f in finished)
             tgrid = time_grid(start, stop)
-            time_curves = {
-                label: mean_se(run_matrix(list(grouped[label].values()), tgrid, "time"), tgrid) for label in labels
-            }
+            time_curves = {}
+            for label in labels:
+                curve = mean_se(run_matrix(list(grouped[label].values()), tgrid, "time"), tgrid)
+                # A mean over only the runs that already have a result jumps as slower runs join; start the
+                # curve once every run of the strategy has its first result.
+                partial = curve.n < len(grouped[label])
+                curve.mean[partial] = np.nan
+                curve.se[partial] = np.nan
+                time_curves[label] = curve
 
     # Ranks over evaluations on the paired seeds: one (seeds, grid) matrix per strategy -> ranks per seed.
     rank_curves: dict[str, Curve] = {}
