@@ -34,7 +34,8 @@ def test_combined_features_concatenate_in_order():
 def test_large_batches_use_the_space_table_and_agree_with_direct_computation():
     archs = np.asarray(SPACE.all_archs(), dtype=np.int64)[::7]  # > 256 rows: cached per-space table
     big = featurize(SPACE, archs, "path+live_onehot+static")
-    small = np.concatenate([featurize(SPACE, archs[i : i + 100], "path+live_onehot+static") for i in range(0, 300, 100)])
+    parts = [featurize(SPACE, archs[i : i + 100], "path+live_onehot+static") for i in range(0, 300, 100)]
+    small = np.concatenate(parts)
     assert np.array_equal(big[:300], small)
 
 
@@ -79,7 +80,8 @@ def test_dead_edges_count_in_params_but_not_in_live_figures():
     no_conv = _static((0, 0, 0, 1, 0, 0))
     assert dead_conv["params_m"] > no_conv["params_m"]
     assert dead_conv["live_params_m"] == no_conv["live_params_m"]
-    assert np.array_equal(featurize(SPACE, [(3, 0, 0, 1, 0, 0)], "live_onehot"), featurize(SPACE, [(0, 0, 0, 1, 0, 0)], "live_onehot"))
+    with_dead = featurize(SPACE, [(3, 0, 0, 1, 0, 0)], "live_onehot")
+    assert np.array_equal(with_dead, featurize(SPACE, [(0, 0, 0, 1, 0, 0)], "live_onehot"))
 
 
 def test_static_depth_and_path_counts_of_the_best_cell():
