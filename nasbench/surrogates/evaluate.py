@@ -40,13 +40,20 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, *, top_fraction: float = 0.01)
     top_pred = set(np.argsort(-y_pred, kind="stable")[:k].tolist())
     ss_tot = float(((y_true - y_true.mean()) ** 2).sum())
     return {
-        "kendall_tau": float(stats.kendalltau(y_true, y_pred).statistic),
-        "spearman_rho": float(stats.spearmanr(y_true, y_pred).statistic),
+        "kendall_tau": _rank_corr(stats.kendalltau, y_true, y_pred),
+        "spearman_rho": _rank_corr(stats.spearmanr, y_true, y_pred),
         "r2": 1.0 - float(((y_true - y_pred) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
         "mae": float(np.abs(y_true - y_pred).mean()),
-        "sparse_kendall_tau": float(stats.kendalltau(y_true, np.round(y_pred, 3)).statistic),
+        "sparse_kendall_tau": _rank_corr(stats.kendalltau, y_true, np.round(y_pred, 3)),
         "top_precision": len(top_true & top_pred) / k,
     }
+
+
+def _rank_corr(fn: Callable[..., Any], a: np.ndarray, b: np.ndarray) -> float:
+    """A rank correlation; a constant side (no ranking at all) counts as 0 rather than NaN, so means stay defined."""
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(fn(a, b).statistic)
 
 
 @dataclass(frozen=True)
