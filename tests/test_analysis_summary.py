@@ -112,3 +112,15 @@ def test_time_curve_starts_once_every_run_has_a_result():
     early = curve.grid < 5.0
     assert early.any() and np.isnan(curve.mean[early]).all()  # seed 1's first result arrives at 5 s
     assert curve.mean[-1] == pytest.approx((0.93 + 0.91) / 2)
+
+
+def test_runs_without_any_result_do_not_break_the_analysis():
+    empty = Trajectory(strategy="b", seed=2)  # a time budget smaller than any evaluation
+    runs = [*_runs({"a": np.full(3, 0.93), "b": np.full(2, 0.92)}), empty]
+    a = analyze(_config(["a", "b"], time_unit="s"), runs)
+    b = next(r for r in a.table if r.label == "b")
+    assert b.runs == 3 and b.mean_pct == pytest.approx(92.0)
+    assert any("without any result" in n for n in a.notes)
+    assert a.friedman is not None and a.friedman.n == 3  # seed 2: b has no result and ranks last
+    assert a.table[0].avg_rank == 1.0
+    assert a.time_curves is not None and a.time_curves["b"].mean[-1] == pytest.approx(0.92)

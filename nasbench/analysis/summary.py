@@ -120,7 +120,7 @@ def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = A
                 curve = mean_se(run_matrix(list(grouped[label].values()), tgrid, "time"), tgrid)
                 # A mean over only the runs that already have a result jumps as slower runs join; start the
                 # curve once every run of the strategy has its first result.
-                partial = curve.n < len(grouped[label])
+                partial = curve.n < sum(1 for t in grouped[label].values() if t.finished_s)
                 curve.mean[partial] = np.nan
                 curve.se[partial] = np.nan
                 time_curves[label] = curve
