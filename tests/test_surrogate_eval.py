@@ -125,3 +125,13 @@ def test_cli_errors_are_one_line_and_exit_2(small_store, tmp_path, capsys, argv,
     assert main(["surrogate", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_nb201_default_surrogate_ranks_unseen_archs(nb201_store):
+    """The acceptance bar of issue 4 on one split (the full study averages 10): tau >= 0.80 with 1,000 training
+    archs and >= 0.60 with 100, on all other archs, without using any other accuracy column as a feature."""
+    bench = TabularBenchmark.open(nb201_store)
+    records = evaluate(bench, "test_acc", 200, [ModelSpec("xgboost")], [100, 1000], trials=1, seed=0)
+    tau = {r["size"]: r["kendall_tau"] for r in records}
+    assert tau[100] >= 0.60 and tau[1000] >= 0.80
+    assert {r["n_test"] for r in records} == {15625 - 100, 15625 - 1000}
