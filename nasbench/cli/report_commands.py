@@ -21,12 +21,17 @@ def register(subparsers: Any) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    return write_and_print_report(args.dir, plots=not args.no_plots, fmt=args.format, alpha=args.alpha)
+
+
+def write_and_print_report(directory: str, *, plots: bool = True, fmt: str = "md", alpha: float = 0.05) -> int:
+    """Write the report of a results directory and print its table (also the last step of `nasbench compare`)."""
     from nasbench.analysis.report import format_table, write_report
     from nasbench.runner.experiment import ResultsError
 
-    if not 0 < args.alpha < 1:
-        raise ResultsError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    analysis, files = write_report(args.dir, plots=not args.no_plots, fmt=args.format, alpha=args.alpha)
+    if not 0 < alpha < 1:
+        raise ResultsError(f"--alpha must be between 0 and 1, got {alpha}")
+    analysis, files = write_report(directory, plots=plots, fmt=fmt, alpha=alpha)
     print(format_table(analysis))
     print()
     print(analysis.conclusion)
