@@ -186,3 +186,19 @@ def test_single_seed_store_has_no_noise_and_seeded_queries_return_the_mean():
     arch = table.archs()[0]
     assert sb.seeds == (None,)
     assert sb.query(arch, seed=3).test_acc == sb.query(arch).test_acc
+
+
+@pytest.mark.parametrize("kind", ["surrogate", "hybrid"])
+def test_the_runner_uses_surrogate_and_hybrid_benchmarks_unchanged(kind, table, surrogate):
+    from nasbench.runner.simulate import Budget, Protocol, run_search
+    from nasbench.strategies import make_strategy
+
+    bench = surrogate if kind == "surrogate" else HybridBenchmark(table, surrogate)
+    protocol = Protocol(search_epoch=2, score_epoch=4, noise="sample")
+    runs = [
+        run_search(bench, make_strategy("random_search"), protocol=protocol, budget=Budget(evaluations=15), seed=s)
+        for s in (0, 0, 1)
+    ]
+    assert len(runs[0].arch) == 15
+    assert runs[0].arch == runs[1].arch and runs[0].arch != runs[2].arch
+    assert (0,) * 6 in surrogate and (0, 1, 2) not in surrogate and "|x~0|" not in surrogate

@@ -23,7 +23,7 @@ import numpy as np
 
 from nasbench.atomic import atomic_write_text
 from nasbench.benchmark import Result, TabularBenchmark
-from nasbench.errors import InvalidQuery, MissingResult, StoreError, UnknownMetric
+from nasbench.errors import InvalidArchitecture, InvalidQuery, MissingResult, StoreError, UnknownMetric
 from nasbench.spaces.nb201 import Arch
 from nasbench.store.format import ACCURACY_METRICS, METRICS
 from nasbench.surrogates.features import as_ops
@@ -152,7 +152,7 @@ class SurrogateBenchmark:
     def __contains__(self, arch: object) -> bool:
         try:
             self.space.validate(arch)
-        except InvalidQuery:
+        except InvalidArchitecture:
             return False
         return True
 
