@@ -202,3 +202,16 @@ def test_the_runner_uses_surrogate_and_hybrid_benchmarks_unchanged(kind, table, 
     assert len(runs[0].arch) == 15
     assert runs[0].arch == runs[1].arch and runs[0].arch != runs[2].arch
     assert (0,) * 6 in surrogate and (0, 1, 2) not in surrogate and "|x~0|" not in surrogate
+
+
+def test_hybrid_falls_back_to_the_surrogate_where_the_table_row_is_empty(surrogate):
+    data = make_store_data(n_archs=60, seeds=(0, 1, 2))
+    for values in data.metrics.values():
+        values[0, :, -1] = np.nan  # arch 0 never finished its last epoch
+    table = TabularBenchmark(data)
+    hybrid = HybridBenchmark(table, surrogate)
+    first, second = table.archs()[:2]
+    assert hybrid.query(first, epoch=4).source == "surrogate"
+    assert hybrid.query(first, epoch=2).source == "table"
+    assert hybrid.sources([first, second], epoch=4).tolist() == ["surrogate", "table"]
+    assert np.isfinite(hybrid.table("test_acc", epoch=4)).all()

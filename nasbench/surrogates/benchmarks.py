@@ -253,6 +253,7 @@ class HybridBenchmark:
         self.epochs = tuple(sorted(set(table.epochs) | set(surrogate.epochs)))
         self.metrics = tuple(m for m in METRICS if m in table.metrics or m in surrogate.metrics)
         self.seeds = tuple(dict.fromkeys((*table.seeds, *surrogate.seeds)))
+        self._present: dict[tuple[int, int | None], np.ndarray] = {}
         # Row in the table of every arch index (or -1): the table's own answer of "do you have it".
         everything = np.asarray(self.space.all_archs(), dtype=np.int64)
         self._row = np.full(self.space.size, -1, dtype=np.int64)
@@ -280,14 +281,13 @@ class HybridBenchmark:
             return np.zeros(len(idx), dtype=bool)
         if seed is not None and seed not in self.tabular.seeds:
             return np.zeros(len(idx), dtype=bool)
-        t = self.tabular.epochs.index(epoch)
-        # "has a result" = at least one metric is finite for that row/epoch(/seed), as the table decides.
+        key = (epoch, seed)
+        if key not in self._present:
+            # "Has a result" = at least one metric is finite for that row at epoch (and seed), as the table answers.
+            columns = [self.tabular.table(m, epoch=epoch, seed=seed) for m in self.tabular.metrics]
+            self._present[key] = np.isfinite(np.stack(columns)).any(axis=0)
         present = np.zeros(len(idx), dtype=bool)
-        if seed is None:
-            present[ok] = self.tabular._has_any_mean[rows[ok], t]
-        else:
-            s = self.tabular.seeds.index(seed)
-            present[ok] = self.tabular._has_any_full[rows[ok], s, t]
+        present[ok] = self._present[key][rows[ok]]
         return present
 
     def sources(
