@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "nasbench.cli.compare_commands",
     "nasbench.cli.report_commands",
     "nasbench.cli.surrogate_commands",
+    "nasbench.cli.train_commands",
 )
 
 

@@ -1,0 +1,131 @@
+"""``nasbench build`` (train architectures into a store) and ``nasbench validate`` (retrain finalists).
+
+torch is imported only when one of these commands runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+RECIPE_OVERRIDES = (
+    ("epochs", int),
+    ("batch_size", int),
+    ("lr", float),
+    ("weight_decay", float),
+    ("augmentation", str),
+    ("channels", int),
+    ("cells_per_stage", int),
+    ("resolution", int),
+    ("train_size", int),
+    ("val_size", int),
+    ("test_size", int),
+    ("split_seed", int),
+)
+
+
+def _add_recipe_args(p: argparse.ArgumentParser, default: str | None) -> None:
+    p.add_argument("--recipe", default=default, help=f"recipe preset or JSON file (default: {default})")
+    for name, kind in RECIPE_OVERRIDES:
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, dest=f"r_{name}", help=f"override recipe {name}")
+
+
+def _recipe_from_args(args: argparse.Namespace, fallback: Any = None) -> Any:
+    from nasbench.train.recipe import Recipe, get_recipe
+
+    if args.recipe is None:
+        recipe = fallback
+    elif args.recipe.endswith(".json"):
+        recipe = Recipe.from_dict(json.loads(Path(args.recipe).read_text()))
+    else:
+        recipe = get_recipe(args.recipe)
+    changes = {n: getattr(args, f"r_{n}") for n, _ in RECIPE_OVERRIDES if getattr(args, f"r_{n}") is not None}
+    return recipe.replace(**changes) if changes else recipe
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "build",
+        help="train architectures x seeds into a new benchmark store",
+        description="Train NB201 architectures x seeds under a recipe and write a store. Resumable: rerun the "
+        "same command after an interruption (kill -9 included) and it trains only what is missing; results "
+        "are journaled in OUT.work/ beside the store.",
+    )
+    p.add_argument("--out", required=True, help="store to write (.h5)")
+    p.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist (default), cifar10 or digits")
+    p.add_argument("--data-dir", help="folder with the dataset files (default: env var / standard places)")
+    p.add_argument("--download", action="store_true", help="download Fashion-MNIST if absent (checksummed)")
+    _add_recipe_args(p, "fmnist-fast")
+    p.add_argument(
+        "--archs",
+        default="stratified",
+        help="all (15,625 cells), iso (6,466 isomorphism-class representatives) or stratified (representatives "
+        "in a stratified random order whose every prefix is a balanced sample; default)",
+    )
+    p.add_argument("-n", "--num-archs", type=int, help="train only the first N of the selection")
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of the stratified order (default 0)")
+    p.add_argument("--seeds", default="0,1", help="training seeds: a count (3) or a list (0,1,2); default 0,1")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local", help="local processes or a Ray cluster")
+    p.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
+    p.add_argument("--gpus-per-task", type=float, default=1.0, help="GPU share per training on Ray (e.g. 0.25)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, or auto (cuda when there is one)")
+    p.add_argument("--time-budget", type=float, help="stop starting trainings after this many seconds")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from nasbench.train.builder import BuildConfig, build, parse_seeds
+    from nasbench.train.selection import select_archs
+
+    recipe = _recipe_from_args(args)
+    archs = select_archs(args.archs, n=args.num_archs, seed=args.sample_seed)
+    selection = {"kind": args.archs, "n": args.num_archs, "sample_seed": args.sample_seed}
+    config = BuildConfig(
+        out=Path(args.out),
+        dataset=args.dataset,
+        recipe=recipe,
+        archs=tuple(archs),
+        seeds=parse_seeds(args.seeds),
+        data_dir=args.data_dir,
+        download=args.download,
+        selection=selection,
+        workers=args.workers,
+        backend=args.backend,
+        device=args.device,
+        threads_per_worker=args.threads,
+        time_budget_s=args.time_budget,
+        ray_address=args.ray_address,
+        gpus_per_task=args.gpus_per_task,
+        overwrite=args.overwrite,
+    )
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if args.no_progress:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, initial=done, unit="training", dynamic_ncols=True, file=sys.stderr)
+        else:
+            bar.update(done - bar.n)
+
+    try:
+        summary = build(config, on_result=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    state = "complete" if summary.complete else "partial (rerun the same command to continue)"
+    where = summary.out if summary.out is not None else "no store written yet"
+    print(
+        f"{where}: {summary.stored_archs}/{summary.planned_archs} architectures x {len(config.seeds)} seeds, "
+        f"{state}; trained {summary.trained_now} now in {summary.elapsed_s:.0f} s; journal in {config.work_dir}"
+    )
+    return 0
