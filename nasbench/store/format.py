@@ -101,12 +101,21 @@ class StoreData:
 
 def write_store(path: str | os.PathLike[str], data: StoreData, *, overwrite: bool = False) -> Path:
     """Validate ``data`` and write it to ``path`` atomically (temporary file in the same folder, then rename)."""
-    import h5py
 
     data.validate()
     path = Path(path)
     if path.exists() and not overwrite:
         raise StoreError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
+    try:
+        _write(path, data)
+    except OSError as exc:  # disk full, no permission, a folder in the way: one clear line for the user
+        raise StoreError(f"cannot write {path}: {exc}") from exc
+    return path
+
+
+def _write(path: Path, data: StoreData) -> None:
+    import h5py
+
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["space"] = data.space
@@ -121,7 +130,6 @@ def write_store(path: str | os.PathLike[str], data: StoreData, *, overwrite: boo
             g = f.create_group(group)
             for name, values in sorted(arrays.items()):
                 g.create_dataset(name, data=np.asarray(values, dtype=np.float32), compression="gzip", shuffle=True)
-    return path
 
 
 def read_store(path: str | os.PathLike[str]) -> StoreData:
