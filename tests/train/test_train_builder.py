@@ -138,3 +138,25 @@ def test_kill_9_mid_build_then_rerun_finishes_with_every_result_exactly_once(tmp
     data = read_store(out)
     assert data.archs.shape == (8, 6) and np.isfinite(data.metrics["val_acc"]).all()
     assert f"trained {16 - done_before} now" in rerun.stdout
+
+
+def test_ray_backend_without_ray_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    with pytest.raises(NasbenchError, match="pip install"):
+        build(_config(tmp_path, backend="ray"))
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_backend_gives_the_same_results_as_local_workers(tmp_path):
+    ray = pytest.importorskip("ray")
+    local = build(_config(tmp_path / "local", out=tmp_path / "local" / "b.h5"))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = build(_config(tmp_path / "ray", out=tmp_path / "ray" / "b.h5", backend="ray"))
+    finally:
+        ray.shutdown()
+    assert local.complete and remote.complete and remote.trained_now == 6
+    a, b = read_store(local.out), read_store(remote.out)
+    assert np.array_equal(a.archs, b.archs)
+    assert np.array_equal(a.metrics["val_acc"], b.metrics["val_acc"])  # CPU training is bit-reproducible
