@@ -128,7 +128,7 @@ def test_seeded_columns_static_figures_and_nan(table):
 
 def test_percent_conversion_errors_both_ways(table):
     path, _, _ = table
-    with pytest.raises(ImportSpecError, match="looks like percentages.*--percent"):
+    with pytest.raises(ImportSpecError, match=r"looks like percentages.*--percent"):
         import_table(path, TableSpec.from_mappings(["acc_s0=val_acc@12"]))
     fractions = path.with_name("f.csv")
     frame = pd.read_csv(path)
