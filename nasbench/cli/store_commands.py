@@ -63,6 +63,13 @@ def register(subparsers: Any) -> None:
         "--dataset", default="cifar10-valid", help="cifar10-valid (default), cifar10, cifar100, ImageNet16-120"
     )
     n.add_argument("--hp", default="200", help="training length: 200 (default) or 12 epochs")
+    n.add_argument(
+        "--test-split",
+        choices=("x-test", "ori-test"),
+        help="cifar100/ImageNet16-120 only: the evaluation stored as test_* (default x-test; ori-test is the whole "
+        "original test set, the only one with per-epoch values at hp 200)",
+    )
+    n.add_argument("--workers", type=int, help="processes decoding the files (default: all cores)")
     n.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     n.set_defaults(run=run_import_nats)
 
@@ -177,7 +184,14 @@ def run_import_nats(args: argparse.Namespace) -> int:
         if sys.stderr.isatty() and (done % 100 == 0 or done == total):
             print(f"\rread {done}/{total} architecture files", end="\n" if done == total else "", file=sys.stderr)
 
-    data = import_nats(args.directory, dataset=args.dataset, hp=args.hp, progress=progress)
+    data = import_nats(
+        args.directory,
+        dataset=args.dataset,
+        hp=args.hp,
+        test_split=args.test_split,
+        workers=args.workers,
+        progress=progress,
+    )
     write_store(args.out, data, overwrite=args.overwrite)
     print(
         f"wrote {args.out}: {len(data.archs)} archs, {len(data.epochs)} epochs, seeds {list(data.seeds)}, "

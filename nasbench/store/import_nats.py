@@ -10,7 +10,9 @@ Mapping into the store (one store per dataset and ``hp``, the training length: 1
 - ``train_acc``/``train_loss`` from ``train_acc1es``/``train_losses``; ``train_time_s`` is the cumulative sum of
   the per-epoch ``train_times``;
 - ``val_*`` from the ``x-valid`` evaluation; ``test_*`` from ``x-test`` when the dataset has it (cifar100,
-  ImageNet16-120), else from ``ori-test`` (cifar10-valid, cifar10). cifar10 has no validation split: NaN;
+  ImageNet16-120; ``test_split="ori-test"`` takes the whole original test set instead, the only one with per-epoch
+  values at hp 200), else from ``ori-test`` (cifar10-valid, cifar10). cifar10 has no validation split: NaN;
+  an epoch the file does not hold is NaN;
 - ``params_m``, ``flops_m`` (millions, as published) and ``latency_s`` as static figures.
 """
 
@@ -23,7 +25,7 @@ import pickle
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -82,20 +84,38 @@ def arch_files(directory: Path) -> Iterator[tuple[int, Path]]:
             yield int(match[1]), entry
 
 
+_NAMES = ("train_acc", "val_acc", "test_acc", "train_loss", "val_loss", "test_loss", "train_time_s")
+TEST_SPLITS = ("x-test", "ori-test")
+# Below this many files a process pool costs more than it saves.
+_POOL_MIN_FILES = 64
+
+
 def import_nats(
     directory: str | os.PathLike[str],
     *,
     dataset: str = "cifar10-valid",
     hp: str = "200",
+    test_split: str | None = None,
+    workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> StoreData:
-    """Read a NATS-Bench topology "simple" directory into :class:`StoreData` for one dataset and ``hp``."""
+    """Read a NATS-Bench topology "simple" directory into :class:`StoreData` for one dataset and ``hp``.
+
+    ``test_split`` picks the evaluation that becomes ``test_*`` for cifar100 and ImageNet16-120: ``x-test`` (the
+    default, the official test half) or ``ori-test`` (the whole original test set; at hp 200 the simple files keep
+    per-epoch curves only for this one, ``x-valid``/``x-test`` only after the last epoch). ``workers`` processes
+    decode the files in parallel (default: all cores); each file is reduced to float32 arrays as soon as it is
+    read, so the full 15,625-file directory needs about 0.3 GB per 200-epoch dataset, not the pickles' size.
+    """
     directory = Path(directory)
     if dataset not in DATASETS:
         raise StoreError(f"unknown NATS-Bench dataset {dataset!r}; known: {', '.join(DATASETS)}")
     hp = str(hp)
     if hp not in HPS:
         raise StoreError(f"unknown NATS-Bench hp {hp!r}: the training length, one of {', '.join(HPS)}")
+    test = _test_split_name(dataset, test_split)
+    if not directory.is_dir():
+        raise StoreError(f"no NATS-Bench directory at {directory}")
     if not (directory / "meta.pickle.pbz2").is_file():
         raise StoreError(f"{directory} is not a NATS-Bench simple directory: it has no meta.pickle.pbz2")
     meta = load_pickle_bz2(directory / "meta.pickle.pbz2")
@@ -106,54 +126,44 @@ def import_nats(
     files = list(arch_files(directory))
     if not files:
         raise StoreError(f"{directory} holds no NNNNNN.pickle.pbz2 architecture files")
-
-    records: list[tuple[tuple[int, ...], int, dict[int, dict[str, Any]]]] = []  # (arch, official index, seed->rec)
-    epochs_seen: set[int] = set()
-    for done, (index, path) in enumerate(files, start=1):
+    jobs = []
+    arch_of: dict[int, tuple[int, ...]] = {}
+    for index, path in files:
         if index >= len(meta_archs):
             raise StoreError(f"{path}: index {index} is beyond meta_archs ({len(meta_archs)} entries)")
         try:
-            arch = space.from_str(meta_archs[index])
-        except InvalidArchitecture as exc:
+            arch_of[index] = space.from_str(meta_archs[index])
+        except (InvalidArchitecture, TypeError) as exc:
             raise StoreError(
                 f"{directory} is not the topology space (NATS-tss, = NAS-Bench-201): {exc}; "
                 "only the topology space can be imported"
             ) from None
-        content = load_pickle_bz2(path)
-        info = content.get(hp) if isinstance(content, dict) else None
-        if info is None:
-            available = sorted(content) if isinstance(content, dict) else []
-            raise StoreError(f"{path} has no results for hp {hp!r}; it has: {available}")
-        if info.get("arch_str") != meta_archs[index] or info.get("arch_index") != index:
-            raise StoreError(f"{path}: arch_index/arch_str disagree with the file name and meta_archs")
-        by_seed = {int(seed): rec for (ds, seed), rec in info["all_results"].items() if ds == dataset}
-        for rec in by_seed.values():
-            epochs_seen.add(int(rec["epochs"]))
-        records.append((arch, index, by_seed))
-        if progress is not None:
-            progress(done, len(files))
+        jobs.append((path, index, meta_archs[index], dataset, hp, test))
+
+    records = list(_read_all(jobs, workers, progress))
+    epochs_seen = {r.curves.shape[2] for r in records if r.seeds}
     if len(epochs_seen) > 1:
         raise StoreError(f"{directory}: runs of hp {hp} have different lengths {sorted(epochs_seen)}")
     if not epochs_seen:
         raise StoreError(f"{directory}: no results for dataset {dataset!r} at hp {hp}")
     n_epochs = epochs_seen.pop()
-    seeds = sorted({s for _, _, by_seed in records for s in by_seed})
-    records.sort(key=lambda r: space.index(r[0]))
+    seeds = sorted({s for r in records for s in r.seeds})
+    order = np.argsort(space.indices([arch_of[r.index] for r in records]), kind="stable")
 
-    shape = (len(records), len(seeds), n_epochs)
-    names = ("train_acc", "val_acc", "test_acc", "train_loss", "val_loss", "test_loss", "train_time_s")
-    metrics = {name: np.full(shape, np.nan, dtype=np.float32) for name in names}
-    static = {name: np.full(len(records), np.nan, dtype=np.float32) for name in ("params_m", "flops_m", "latency_s")}
-    official_index = np.zeros(len(records), dtype=np.float32)
-    for row, (_, index, by_seed) in enumerate(records):
-        official_index[row] = index
-        for seed, rec in by_seed.items():
-            for name, curve in _curves(rec, n_epochs).items():
-                metrics[name][row, seeds.index(seed)] = curve
-            static["params_m"][row] = float(rec["params"])
-            static["flops_m"][row] = float(rec["flop"])
-            static["latency_s"][row] = float(np.mean(rec["latency"])) if rec.get("latency") else np.nan
-    static["official_index"] = official_index
+    n = len(records)
+    metrics = {name: np.full((n, len(seeds), n_epochs), np.nan, dtype=np.float32) for name in _NAMES}
+    static = {name: np.full(n, np.nan, dtype=np.float32) for name in ("params_m", "flops_m", "latency_s")}
+    static["official_index"] = np.zeros(n, dtype=np.float32)
+    archs = np.zeros((n, space.num_edges), dtype=np.int8)
+    for row, i in enumerate(order.tolist()):
+        rec, records[i] = records[i], None  # type: ignore[call-overload]  # free each record once copied
+        archs[row] = arch_of[rec.index]
+        static["official_index"][row] = rec.index
+        for name, value in zip(("params_m", "flops_m", "latency_s"), rec.static, strict=True):
+            static[name][row] = value
+        cols = [seeds.index(s) for s in rec.seeds]
+        for m, name in enumerate(_NAMES):
+            metrics[name][row, cols] = rec.curves[:, m]
     return StoreData(
         space="nb201",
         dataset=dataset,
@@ -162,24 +172,86 @@ def import_nats(
             "hp": hp,
             "epochs": n_epochs,
             "val_split": "x-valid",
-            "test_split": _test_split_name(dataset),
+            "test_split": test,
             "recipe": "SGD Nesterov 0.9, lr 0.1 cosine, wd 5e-4, batch 256, C=16, N=5 (NAS-Bench-201 paper)",
         },
         seeds=tuple(seeds),
         epochs=tuple(range(1, n_epochs + 1)),
-        archs=np.asarray([r[0] for r in records], dtype=np.int8),
+        archs=archs,
         metrics={k: v for k, v in metrics.items() if np.isfinite(v).any()},
         static=static,
         provenance={"importer": "nats", "source": directory.name, "files": len(files), "nasbench_version": __version__},
     ).validate()
 
 
-def _test_split_name(dataset: str) -> str:
-    return "x-test" if dataset in ("cifar100", "ImageNet16-120") else "ori-test"
+class _Record(NamedTuple):
+    """One architecture file reduced to arrays: curves (seeds, metrics in _NAMES order, epochs) float32."""
+
+    index: int
+    seeds: tuple[int, ...]
+    curves: np.ndarray
+    static: tuple[float, float, float]  # params_m, flops_m, latency_s
 
 
-def _curves(rec: dict[str, Any], n_epochs: int) -> dict[str, np.ndarray]:
-    """Per-epoch arrays (index e-1 = after e epochs) of one official run record, accuracies as fractions."""
+def _read_all(
+    jobs: list[tuple[Path, int, str, str, str, str]], workers: int | None, progress: Callable[[int, int], None] | None
+) -> Iterator[_Record]:
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 16)
+    if workers <= 1 or len(jobs) < _POOL_MIN_FILES:
+        results: Iterator[_Record] = map(_read_arch_file, jobs)
+        pool = None
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers)
+        results = pool.map(_read_arch_file, jobs, chunksize=32)
+    try:
+        for done, record in enumerate(results, start=1):
+            if progress is not None:
+                progress(done, len(jobs))
+            yield record
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _read_arch_file(job: tuple[Path, int, str, str, str, str]) -> _Record:
+    path, index, arch_str, dataset, hp, test = job
+    content = load_pickle_bz2(path)
+    info = content.get(hp) if isinstance(content, dict) else None
+    if info is None:
+        available = sorted(content) if isinstance(content, dict) else []
+        raise StoreError(f"{path} has no results for hp {hp!r}; it has: {available}")
+    if info.get("arch_str") != arch_str or info.get("arch_index") != index:
+        raise StoreError(f"{path}: arch_index/arch_str disagree with the file name and meta_archs")
+    by_seed = sorted((int(seed), rec) for (ds, seed), rec in info["all_results"].items() if ds == dataset)
+    if not by_seed:
+        return _Record(index, (), np.zeros((0, len(_NAMES), 0), dtype=np.float32), (np.nan, np.nan, np.nan))
+    lengths = {int(rec["epochs"]) for _, rec in by_seed}
+    if len(lengths) > 1:
+        raise StoreError(f"{path}: runs of hp {hp} have different lengths {sorted(lengths)}")
+    n_epochs = lengths.pop()
+    curves = np.stack([_curves(rec, n_epochs, test) for _, rec in by_seed]).astype(np.float32)
+    rec = by_seed[0][1]
+    latency = float(np.mean(rec["latency"])) if rec.get("latency") else np.nan
+    return _Record(index, tuple(s for s, _ in by_seed), curves, (float(rec["params"]), float(rec["flop"]), latency))
+
+
+def _test_split_name(dataset: str, test_split: str | None = None) -> str:
+    if dataset not in ("cifar100", "ImageNet16-120"):
+        if test_split not in (None, "ori-test"):
+            raise StoreError(f"{dataset} has only the ori-test evaluation; test_split {test_split!r} is not available")
+        return "ori-test"
+    if test_split is None:
+        return "x-test"
+    if test_split not in TEST_SPLITS:
+        raise StoreError(f"unknown test split {test_split!r}; one of {', '.join(TEST_SPLITS)}")
+    return test_split
+
+
+def _curves(rec: dict[str, Any], n_epochs: int, test: str) -> np.ndarray:
+    """(metrics in _NAMES order, epochs) of one official run record (index e-1 = after e epochs), accuracies as
+    fractions, train_time_s cumulative."""
 
     def series(mapping: dict[Any, Any] | None, key: Callable[[int], Any], scale: float = 1.0) -> np.ndarray:
         out = np.full(n_epochs, np.nan)
@@ -190,9 +262,8 @@ def _curves(rec: dict[str, Any], n_epochs: int) -> dict[str, np.ndarray]:
                     out[i] = float(value) * scale
         return out
 
-    test = _test_split_name(rec["name"])
     eval_acc, eval_loss = rec.get("eval_acc1es") or {}, rec.get("eval_losses") or {}
-    return {
+    curves = {
         "train_acc": series(rec.get("train_acc1es"), lambda i: i, 0.01),
         "train_loss": series(rec.get("train_losses"), lambda i: i),
         "train_time_s": np.cumsum(series(rec.get("train_times"), lambda i: i)),
@@ -201,3 +272,4 @@ def _curves(rec: dict[str, Any], n_epochs: int) -> dict[str, np.ndarray]:
         "test_acc": series(eval_acc, lambda i: f"{test}@{i}", 0.01),
         "test_loss": series(eval_loss, lambda i: f"{test}@{i}"),
     }
+    return np.stack([curves[name] for name in _NAMES])
