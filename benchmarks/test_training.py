@@ -63,3 +63,19 @@ def test_default_recipe_trainings_per_cpu_minute(benchmark):
 def test_tiny_digits_recipe_trainings_per_cpu_minute(benchmark):
     per_training = _throughput(benchmark, "digits", DIGITS_TINY.replace(train_size=400))
     assert per_training < 5
+
+
+def test_gpu_throughput_script_runs_on_cpu(capsys):
+    """Smoke test of benchmarks/gpu_train_throughput.py with its tiny CPU default (one in-process worker)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).with_name("gpu_train_throughput.py")
+    spec = importlib.util.spec_from_file_location("gpu_train_throughput", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--workers", "1", "--trainings", "2"])
+    import json
+
+    row = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert row["trainings"] == 2 and row["trainings_per_minute"] > 0
