@@ -78,6 +78,30 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run_build)
 
+    v = subparsers.add_parser(
+        "validate",
+        help="train finalists for real and compare with the benchmark",
+        description="Train architectures (given, or the top-k final incumbents of a comparison) with several "
+        "seeds under the store's recipe and report measured vs stored accuracy: mean ± std, whether the "
+        "benchmark lies within the seed noise, and whether the ranking holds (Kendall tau). Writes "
+        "report.json, report.md and validation.png into --out.",
+    )
+    v.add_argument("store", help="the benchmark store (.h5) whose values are checked")
+    v.add_argument("--arch", action="append", default=[], help="architecture to validate (repeat)")
+    v.add_argument("--from-comparison", help="results directory of `nasbench compare`")
+    v.add_argument("--top-k", type=int, default=5, help="finalists taken from the comparison (default 5)")
+    v.add_argument("--seeds", default="1000,1001,1002", help="training seeds (default 1000,1001,1002)")
+    v.add_argument("--metric", default="test_acc", help="metric to compare (default test_acc)")
+    v.add_argument("--epoch", type=int, help="epoch to compare (default: the recipe's last)")
+    v.add_argument("--out", required=True, help="report directory")
+    v.add_argument("--data-dir", help="folder with the dataset files")
+    v.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    v.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    _add_recipe_args(v, None)
+    v.add_argument("--allow-recipe-mismatch", action="store_true", help="compare even under another recipe")
+    v.add_argument("--no-plot", action="store_true", help="do not draw validation.png")
+    v.set_defaults(run=run_validate)
+
 
 def run_build(args: argparse.Namespace) -> int:
     from nasbench.train.builder import BuildConfig, build, parse_seeds
@@ -129,3 +153,48 @@ def run_build(args: argparse.Namespace) -> int:
         f"{state}; trained {summary.trained_now} now in {summary.elapsed_s:.0f} s; journal in {config.work_dir}"
     )
     return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from nasbench.errors import NasbenchError
+    from nasbench.spaces.nb201 import NB201Space
+    from nasbench.store import read_store
+    from nasbench.train.builder import parse_seeds
+    from nasbench.train.validate import finalists_from_comparison, store_recipe, validate
+
+    space = NB201Space()
+    archs = [_parse_arch(space, a) for a in args.arch]
+    if args.from_comparison:
+        archs += finalists_from_comparison(args.from_comparison, args.top_k)
+    if not archs:
+        raise NasbenchError("give architectures with --arch or a comparison with --from-comparison")
+    recipe = None
+    if args.recipe is not None or any(getattr(args, f"r_{n}") is not None for n, _ in RECIPE_OVERRIDES):
+        recipe = _recipe_from_args(args, fallback=store_recipe(read_store(args.store).protocol))
+        if recipe is None:
+            raise NasbenchError("the store records no recipe to override; name one with --recipe")
+    report = validate(
+        args.store,
+        archs,
+        args.out,
+        seeds=parse_seeds(args.seeds),
+        metric=args.metric,
+        epoch=args.epoch,
+        recipe=recipe,
+        allow_recipe_mismatch=args.allow_recipe_mismatch,
+        data_dir=args.data_dir,
+        device=args.device,
+        workers=args.workers,
+        plot=not args.no_plot,
+    )
+    print((Path(args.out) / "report.md").read_text())
+    return 0 if report["finalists"] else 1
+
+
+def _parse_arch(space: Any, text: str) -> tuple[int, ...]:
+    if "|" in text:
+        return space.from_str(text)
+    try:
+        return space.validate([int(x) for x in text.split(",")])
+    except ValueError:
+        return space.from_str(text)  # raises InvalidArchitecture with the parser's message
