@@ -75,19 +75,30 @@ class TabularBenchmark:
         # Row of every arch index of the space, or -1; lets query_many look up arrays of archs vectorized.
         self._row_of_index = np.full(self.space.size, -1, dtype=np.int64)
         self._row_of_index[self.space.indices(archs)] = np.arange(len(archs))
-        # (N, S, T, M) in METRICS order, NaN for metrics the store lacks; and its mean over seeds (N, T, M).
+        # (N, S, T, M) float32 in METRICS order, NaN for metrics the store lacks, and its mean over the seeds that
+        # exist (N, T, M). float32 like the store: a 200-epoch, 3-seed NATS store stays ~0.35 GB, not ~1 GB.
         n, s, t = len(archs), len(self.seeds), len(self.epochs)
-        full = np.full((n, s, t, len(METRICS)), np.nan, dtype=np.float64)
+        full = np.full((n, s, t, len(METRICS)), np.nan, dtype=np.float32)
+        mean = np.full((n, t, len(METRICS)), np.nan, dtype=np.float32)
+        present = np.zeros((n, s, t), dtype=bool)
         for m, metric in enumerate(METRICS):
-            if metric in data.metrics:
-                full[..., m] = data.metrics[metric]
+            if metric not in data.metrics:
+                continue
+            values = np.asarray(data.metrics[metric], dtype=np.float32)
+            full[..., m] = values
+            finite = np.isfinite(values)
+            present |= finite
+            counts = finite.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean[..., m] = np.where(finite, values, 0).sum(axis=1, dtype=np.float64) / counts
+            # The store's arrays become read-only views of `full`, so the values are held once.
+            data.metrics[metric] = full[..., m]
+        full.setflags(write=False)
+        mean.setflags(write=False)
         self._full = full
-        present = np.isfinite(full)
-        counts = present.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self._mean = np.where(present, full, 0.0).sum(axis=1) / counts
-        self._has_any_mean = counts.any(axis=2)  # (N, T)
-        self._has_any_full = present.any(axis=3)  # (N, S, T)
+        self._mean = mean
+        self._has_any_full = present  # (N, S, T): some metric of that run exists
+        self._has_any_mean = present.any(axis=1)  # (N, T)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> TabularBenchmark:
@@ -182,7 +193,7 @@ class TabularBenchmark:
         metrics = self.metrics if metrics is None else tuple(metrics)
         cols = [self._metric_index(m) for m in metrics]
         block = self._mean[rows, t] if seed is None else self._full[rows, self._seed_index(seed), t]
-        return {m: block[:, c] for m, c in zip(metrics, cols, strict=True)}
+        return {m: block[:, c].astype(np.float64) for m, c in zip(metrics, cols, strict=True)}
 
     def rows(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Row of each arch in the table; raises :class:`MissingResult` naming the first absent one."""
@@ -212,7 +223,7 @@ class TabularBenchmark:
         """One metric for every stored arch (in :meth:`archs` order): the raw material of regret and ranking."""
         c = self._metric_index(metric)
         t = self._epoch_index(epoch)
-        return (self._mean[:, t, c] if seed is None else self._full[:, self._seed_index(seed), t, c]).copy()
+        return (self._mean[:, t, c] if seed is None else self._full[:, self._seed_index(seed), t, c]).astype(np.float64)
 
     def static(self, name: str) -> np.ndarray:
         """A per-architecture static figure (``params``, ``flops``) in :meth:`archs` order."""
