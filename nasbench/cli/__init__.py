@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "nasbench.cli.report_commands",
     "nasbench.cli.surrogate_commands",
     "nasbench.cli.train_commands",
+    "nasbench.cli.oneshot_commands",
 )
 
 
