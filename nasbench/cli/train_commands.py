@@ -72,7 +72,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--backend", choices=("local", "ray"), default="local", help="local processes or a Ray cluster")
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
     p.add_argument("--gpus-per-task", type=float, default=1.0, help="GPU share per training on Ray (e.g. 0.25)")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, or auto (cuda when there is one)")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (default: cuda when there is one; on Ray, when the cluster has GPUs, and then each task asks "
+        "for --gpus-per-task of a GPU), cpu or cuda",
+    )
     p.add_argument("--time-budget", type=float, help="stop starting trainings after this many seconds")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

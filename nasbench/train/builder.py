@@ -353,6 +353,7 @@ def _write(config: BuildConfig, journal: Journal, data_info: dict[str, Any]) -> 
     params = np.empty(len(complete), dtype=np.float32)
     flops = np.empty(len(complete), dtype=np.float32)
     cpu_s = []
+    devices: set[str] = set()
     for i, arch in enumerate(complete):
         for j, seed in enumerate(seeds):
             entry = journal.entries[(arch, seed)]
@@ -362,6 +363,7 @@ def _write(config: BuildConfig, journal: Journal, data_info: dict[str, Any]) -> 
                     raise StoreError(f"journal entry {arch} seed {seed} has {len(values)} epochs, expected {epochs}")
                 metrics[name][i, j] = values
             cpu_s.append(float(entry.get("cpu_s", np.nan)))
+            devices.add(str(entry.get("device", "cpu")))
         params[i] = entry["params"] / 1e6
         flops[i] = entry["flops"] / 1e6
     iso_shared = all(space.canonical(a) == a for a in complete)
@@ -369,7 +371,7 @@ def _write(config: BuildConfig, journal: Journal, data_info: dict[str, Any]) -> 
         "recipe": config.recipe.to_dict(),
         "data": data_info,
         "selection": config.selection,
-        "device": config.device,
+        "device": sorted(devices),  # where the trainings ran (cuda runs use bf16 autocast)
         "trainer": "nasbench.train.trainer",
         "complete_seeds_only": True,
     }
