@@ -19,6 +19,7 @@ BUILTIN: dict[str, str] = {
     "reinforce": "nasbench.strategies.reinforce:Reinforce",
     "successive_halving": "nasbench.strategies.hyperband:SuccessiveHalving",
     "hyperband": "nasbench.strategies.hyperband:Hyperband",
+    "bananas": "nasbench.strategies.bananas:Bananas",
 }
 ENTRY_POINT_GROUP = "nasbench.strategies"
 
