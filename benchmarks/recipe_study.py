@@ -27,8 +27,9 @@ def train_all(args: argparse.Namespace) -> None:
     from nasbench.train.trainer import train
 
     torch.set_num_threads(1)
-    short = get_recipe(args.recipe)
-    long = short.replace(name="long", epochs=args.long_epochs, train_size=args.long_train_size)
+    base = get_recipe(args.recipe)
+    long = base.replace(name="long", epochs=args.long_epochs, train_size=args.long_train_size)
+    short = base.replace(batch_size=args.batch_size) if args.batch_size else base
     archs = select_archs("stratified", n=args.archs, seed=args.sample_seed)
     done = set()
     out = Path(args.out)
@@ -36,7 +37,8 @@ def train_all(args: argparse.Namespace) -> None:
         done = {(r["recipe"], tuple(r["arch"]), r["seed"]) for r in map(json.loads, out.read_text().splitlines())}
     jobs = []
     if args.part in ("short", "both"):
-        jobs += [(short, a, s) for s in range(args.seeds) for a in archs]
+        seeds = [int(x) for x in args.seed_list.split(",")] if args.seed_list else range(args.seeds)
+        jobs += [(short, a, s) for s in seeds for a in archs]
     if args.part in ("long", "both"):
         jobs += [(long, a, 0) for a in archs]
     for recipe, arch, seed in jobs:
@@ -120,6 +122,8 @@ def main() -> None:
     p.add_argument("--long-epochs", type=int, default=10)
     p.add_argument("--long-train-size", type=int, default=8000)
     p.add_argument("--part", choices=("short", "long", "both"), default="both")
+    p.add_argument("--batch-size", type=int, help="override the short recipe's batch size")
+    p.add_argument("--seed-list", help="comma-separated seeds of the short runs (instead of --seeds)")
     p.add_argument("--report", action="store_true")
     args = p.parse_args()
     if not args.report:
