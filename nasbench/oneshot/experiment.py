@@ -376,7 +376,7 @@ def _prepare(out: Path, config: dict[str, Any], overwrite: bool) -> None:
         same = False
         if path.is_file():
             try:
-                same = _identity(json.loads(path.read_text())) == _identity(config)
+                same = _identity(json.loads(path.read_text())) == _identity(json.loads(json.dumps(config)))
             except json.JSONDecodeError:
                 same = False
         if same and not overwrite:
