@@ -100,3 +100,21 @@ def test_unknown_model_and_gin_feature_mismatch_raise():
         Surrogate("boosted_magic")
     with pytest.raises(InvalidQuery, match="reads features"):
         Surrogate("gin", "onehot")
+
+
+@pytest.mark.slow
+def test_torch_model_gives_the_same_predictions_in_a_fresh_process():
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json\n"
+        "from tests.test_surrogate_models import _data, _surrogate\n"
+        "archs, y = _data()\n"
+        "print(json.dumps(_surrogate('gin', seed=4).fit(archs[:60], y[:60]).predict(archs[60:]).tolist()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    archs, y = _data()
+    here = _surrogate("gin", seed=4).fit(archs[:60], y[:60]).predict(archs[60:]).tolist()
+    assert json.loads(out.stdout) == here
