@@ -45,6 +45,13 @@ def register(subparsers: Any) -> None:
         help="read the mean over training seeds, or sample one seed per evaluation "
         "(default: sample when the store has named seeds)",
     )
+    p.add_argument(
+        "--surrogate",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="answer cells the store lacks from a surrogate fitted on it (a hybrid benchmark, saved in "
+        "OUT/surrogate); auto (default): when the store does not cover the whole space",
+    )
     p.add_argument("--charge-overhead", action="store_true", help="charge strategies' real compute time to the clock")
     p.add_argument("--overwrite", action="store_true", help="replace a results directory holding another experiment")
     p.add_argument("--no-report", action="store_true", help="do not write the report after the runs")
@@ -66,6 +73,7 @@ def run_compare(args: argparse.Namespace) -> int:
     noise = args.noise or ("sample" if [s for s in bench.seeds if s is not None] else "mean")
     protocol = Protocol(args.search_metric, args.search_epoch, args.score_metric, args.score_epoch, noise)
     protocol.resolved(bench)  # fail before any run on a metric or epoch the store lacks
+    hybrid = args.surrogate == "always" or (args.surrogate == "auto" and not _covers_space(bench))
     experiment = Experiment(
         store=args.store,
         strategies=specs,
@@ -74,7 +82,10 @@ def run_compare(args: argparse.Namespace) -> int:
         budget=Budget(evaluations=evaluations, time_s=args.time_budget),
         workers=args.workers,
         charge_overhead=args.charge_overhead,
+        hybrid=hybrid,
     )
+    if hybrid:
+        print(f"{args.store} holds {len(bench)} of {bench.space.size} cells: the others are answered by a surrogate")
     bar = _progress_bar(f"{len(specs)} strategies x {args.seeds} seeds")
     try:
         run_experiment(experiment, args.out, processes=args.processes, backend=args.backend, overwrite=args.overwrite,
@@ -87,6 +98,12 @@ def run_compare(args: argparse.Namespace) -> int:
 
         write_and_print_report(args.out)
     return 0
+
+
+def _covers_space(bench: Any) -> bool:
+    if bench.iso_shared:
+        return len({bench.space.canonical(a) for a in bench.space.all_archs()}) == len(bench)
+    return len(bench) == bench.space.size
 
 
 class _Bar:

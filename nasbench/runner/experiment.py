@@ -20,7 +20,7 @@ from typing import Any
 
 from nasbench import __version__
 from nasbench.atomic import atomic_write_text, sha256_file
-from nasbench.benchmark import TabularBenchmark
+from nasbench.benchmark import Benchmark, TabularBenchmark
 from nasbench.errors import NasbenchError
 from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
 from nasbench.strategies import make_strategy
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = "experiment.json"
 RUNS_FILE = "runs.jsonl"
+SURROGATE_DIR = "surrogate"
 
 
 class ResultsError(NasbenchError, OSError):
@@ -72,8 +73,9 @@ class Experiment:
     budget: Budget
     workers: int = 1
     charge_overhead: bool = False
+    hybrid: bool = False  # answer cells the table lacks from a surrogate fitted on it (saved in DIR/surrogate)
 
-    def to_json(self, bench: TabularBenchmark) -> dict[str, Any]:
+    def to_json(self, bench: Benchmark) -> dict[str, Any]:
         protocol = self.protocol.resolved(bench)
         try:
             best_arch, best = bench.best(protocol.score_metric, epoch=protocol.score_epoch)
@@ -87,6 +89,7 @@ class Experiment:
                 "sha256": sha256_file(self.store),
                 "space": bench.space.name,
                 "dataset": bench.dataset,
+                "kind": "hybrid" if self.hybrid else "table",
             },
             "strategies": [{"label": s.label, "name": s.name, "params": s.params} for s in self.strategies],
             "seeds": list(self.seeds),
@@ -102,7 +105,8 @@ class Experiment:
 def _identity(config: dict[str, Any]) -> dict[str, Any]:
     """The parts of a config that make two experiments the same (versions and paths may differ)."""
     keep = ("strategies", "seeds", "protocol", "budget", "workers", "charge_overhead")
-    return {**{k: config.get(k) for k in keep}, "store_sha256": config.get("benchmark", {}).get("sha256")}
+    bench = config.get("benchmark", {})
+    return {**{k: config.get(k) for k in keep}, "store_sha256": bench.get("sha256"), "kind": bench.get("kind")}
 
 
 def run_experiment(
@@ -116,9 +120,12 @@ def run_experiment(
 ) -> Path:
     """Run every (strategy, seed) not yet in ``out_dir``; return the directory."""
     out = Path(out_dir)
-    bench = TabularBenchmark.open(experiment.store)
-    config = experiment.to_json(bench)
-    _prepare_dir(out, config, overwrite)
+    table = TabularBenchmark.open(experiment.store)
+    _prepare_dir(out, _identity_config(experiment, table), overwrite)
+    if experiment.hybrid and not (out / SURROGATE_DIR / "benchmark.json").exists():
+        fit_hybrid_surrogate(experiment, table).save(out / SURROGATE_DIR, overwrite=True)
+    bench = open_benchmark(experiment, out)
+    atomic_write_text(out / CONFIG_FILE, json.dumps(experiment.to_json(bench), indent=2) + "\n")
     done = {(t.strategy, t.seed) for t in read_runs(out)}
     todo = [
         (spec, seed) for spec in experiment.strategies for seed in experiment.seeds if (spec.label, seed) not in done
@@ -133,7 +140,7 @@ def run_experiment(
     finished = total - len(todo)
     _drop_torn_tail(out / RUNS_FILE)
     with open(out / RUNS_FILE, "a") as journal:
-        for runs in _execute(experiment, chunks, processes, backend):
+        for runs in _execute(experiment, chunks, processes, backend, out):
             for traj in runs:
                 journal.write(json.dumps(traj.to_dict(), separators=(",", ":")) + "\n")
             journal.flush()
@@ -142,6 +149,19 @@ def run_experiment(
             if progress:
                 progress(finished, total)
     return out
+
+
+def _identity_config(experiment: Experiment, table: TabularBenchmark) -> dict[str, Any]:
+    """What :func:`_identity` compares, known before any surrogate is fitted."""
+    return {
+        "strategies": [{"label": s.label, "name": s.name, "params": s.params} for s in experiment.strategies],
+        "seeds": list(experiment.seeds),
+        "protocol": asdict(experiment.protocol.resolved(table)),
+        "budget": asdict(experiment.budget),
+        "workers": experiment.workers,
+        "charge_overhead": experiment.charge_overhead,
+        "benchmark": {"sha256": sha256_file(experiment.store), "kind": "hybrid" if experiment.hybrid else "table"},
+    }
 
 
 def _prepare_dir(out: Path, config: dict[str, Any], overwrite: bool) -> None:
@@ -163,7 +183,7 @@ def _prepare_dir(out: Path, config: dict[str, Any], overwrite: bool) -> None:
                 return  # the same experiment: resume
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")
+    atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")  # completed by run_experiment
     (out / RUNS_FILE).touch()
 
 
@@ -187,9 +207,9 @@ def _chunks(todo: list[tuple[StrategySpec, int]], processes: int) -> Iterator[tu
 
 
 def _execute(
-    experiment: Experiment, chunks: list[tuple[StrategySpec, list[int]]], processes: int, backend: str
+    experiment: Experiment, chunks: list[tuple[StrategySpec, list[int]]], processes: int, backend: str, out: Path
 ) -> Iterator[list[Trajectory]]:
-    args = [(experiment, spec, seeds) for spec, seeds in chunks]
+    args = [(experiment, spec, seeds, out) for spec, seeds in chunks]
     if backend == "ray":
         yield from _execute_ray(args)
     elif backend != "local":
@@ -207,7 +227,7 @@ def _execute(
                 yield future.result()
 
 
-def _execute_ray(args: list[tuple[Experiment, StrategySpec, list[int]]]) -> Iterator[list[Trajectory]]:
+def _execute_ray(args: list[tuple[Experiment, StrategySpec, list[int], Path]]) -> Iterator[list[Trajectory]]:
     try:
         import ray
     except ImportError:
@@ -221,14 +241,44 @@ def _execute_ray(args: list[tuple[Experiment, StrategySpec, list[int]]]) -> Iter
         yield ray.get(ready[0])
 
 
-_BENCH_CACHE: dict[str, TabularBenchmark] = {}
+_BENCH_CACHE: dict[tuple[str, str], Benchmark] = {}
 
 
-def run_chunk(experiment: Experiment, spec: StrategySpec, seeds: Sequence[int]) -> list[Trajectory]:
-    """Run one strategy under several seeds (the unit of work of a worker process; opens the store once)."""
-    bench = _BENCH_CACHE.get(experiment.store)
+def open_benchmark(experiment: Experiment, out: Path) -> Benchmark:
+    """The benchmark the runs query: the table, or the table backed by the surrogate saved in ``out``."""
+    key = (os.path.abspath(experiment.store), str(out.resolve()) if experiment.hybrid else "")
+    bench = _BENCH_CACHE.get(key)
     if bench is None:
-        bench = _BENCH_CACHE[experiment.store] = TabularBenchmark.open(experiment.store)
+        table = TabularBenchmark.open(experiment.store)
+        if experiment.hybrid:
+            from nasbench.surrogates.benchmarks import HybridBenchmark, SurrogateBenchmark
+
+            bench = HybridBenchmark(table, SurrogateBenchmark.load(out / SURROGATE_DIR, space=table.space.name))
+        else:
+            bench = table
+        _BENCH_CACHE[key] = bench
+    return bench
+
+
+def fit_hybrid_surrogate(experiment: Experiment, table: TabularBenchmark) -> Any:
+    """Surrogates for what the runs will ask of cells the table lacks: the search and score metrics and the
+    training time, at the protocol's epochs (at every epoch when a strategy is multi-fidelity)."""
+    from nasbench.strategies import strategy_class
+    from nasbench.surrogates.benchmarks import SurrogateBenchmark
+
+    protocol = experiment.protocol.resolved(table)
+    if any(strategy_class(s.name).multi_fidelity for s in experiment.strategies):
+        epochs: tuple[int, ...] = table.epochs
+    else:
+        epochs = tuple(sorted({protocol.search_epoch, protocol.score_epoch}))  # type: ignore[type-var]
+    metrics = tuple(dict.fromkeys((protocol.search_metric, protocol.score_metric, "train_time_s")))
+    log.info("fitting surrogates for %s at epochs %s on %d cells of %s", metrics, epochs, len(table), table.name)
+    return SurrogateBenchmark.from_store(table, metrics=metrics, epochs=epochs, seed=0)
+
+
+def run_chunk(experiment: Experiment, spec: StrategySpec, seeds: Sequence[int], out: Path) -> list[Trajectory]:
+    """Run one strategy under several seeds (the unit of work of a worker process; opens the benchmark once)."""
+    bench = open_benchmark(experiment, out)
     return [
         run_search(
             bench,
