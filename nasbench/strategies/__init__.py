@@ -20,6 +20,10 @@ BUILTIN: dict[str, str] = {
     "successive_halving": "nasbench.strategies.hyperband:SuccessiveHalving",
     "hyperband": "nasbench.strategies.hyperband:Hyperband",
     "bananas": "nasbench.strategies.bananas:Bananas",
+    "gp_bo": "nasbench.strategies.bo:GPBO",
+    "smac": "nasbench.strategies.bo:SMAC",
+    "bohb": "nasbench.strategies.bohb:BOHB",
+    "pnas": "nasbench.strategies.pnas:PNAS",
 }
 ENTRY_POINT_GROUP = "nasbench.strategies"
 

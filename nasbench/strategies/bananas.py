@@ -13,24 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench.spaces.nb201 import Arch, NB201Space
+from nasbench.spaces.nb201 import Arch
+from nasbench.strategies._common import Proposed, edge_mutations, single_thread
 from nasbench.strategies._ensemble import MLPEnsemble, check_ensemble_params
 from nasbench.strategies.base import Feedback, Proposal, Strategy
 
 ACQUISITIONS = ("its", "ucb")
-
-
-def edge_mutations(
-    space: NB201Space, parent: Arch, count: int, edge_prob: float, rng: np.random.Generator
-) -> list[Arch]:
-    """``count`` children of ``parent``: each edge changes op with probability ``edge_prob`` (at least one does)."""
-    parent_arr = np.asarray(parent)
-    changes = rng.random((count, len(parent))) < edge_prob
-    none_changed = ~changes.any(axis=1)
-    changes[none_changed, rng.integers(len(parent), size=int(none_changed.sum()))] = True
-    shift = rng.integers(1, space.num_ops, size=changes.shape)  # a different op: add 1..num_ops-1 modulo num_ops
-    children = np.where(changes, (parent_arr + shift) % space.num_ops, parent_arr)
-    return [tuple(row) for row in children.tolist()]
 
 
 class Bananas(Strategy):
@@ -90,23 +78,20 @@ class Bananas(Strategy):
             "bananas", num_members=self.num_members, num_layers=self.num_layers, width=self.width,
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, loss=self.loss,
         )  # fmt: skip
-        self._proposed: set[int] = set()  # canonical indices of every cell proposed so far
+        self._proposed = Proposed(self.space)  # isomorphism classes of every cell proposed so far
         self._archs: list[Arch] = []  # told cells and their scores, in order told
         self._scores: list[float] = []
         self._queue: list[Arch] = []
         for _ in range(self.num_init):
             self._queue.append(self._fresh())
 
-    def _canon(self, arch: Arch) -> int:
-        return self.space.index(self.space.canonical(arch))
-
     def _fresh(self) -> Arch:
         """A random cell not isomorphic to one proposed (any cell once nearly all are)."""
         for _ in range(100):
             arch = self.space.sample(self.rng)
-            if self._canon(arch) not in self._proposed:
+            if arch not in self._proposed:
                 break
-        self._proposed.add(self._canon(arch))
+        self._proposed.add([arch])
         return arch
 
     def ask(self) -> Proposal:
@@ -125,15 +110,10 @@ class Bananas(Strategy):
         order = np.argsort(-np.asarray(self._scores), kind="stable")
         parents = [self._archs[i] for i in order[: self.num_arches_to_mutate]]
         per_parent = -(-self.num_candidates // len(parents))
-        seen: set[int] = set()
-        out = []
+        children = []
         for parent in parents:
-            for child in edge_mutations(self.space, parent, per_parent, self.mutation_edge_prob, self.rng):
-                key = self._canon(child)
-                if key not in self._proposed and key not in seen:
-                    seen.add(key)
-                    out.append(child)
-        return out
+            children.extend(edge_mutations(self.space, parent, per_parent, self.mutation_edge_prob, self.rng))
+        return self._proposed.new(children)
 
     def _next_batch(self) -> list[Arch]:
         candidates = self._candidates()
@@ -141,11 +121,13 @@ class Bananas(Strategy):
             return []
         model = MLPEnsemble(
             self.num_members, self.num_layers, self.width, self.epochs, self.batch_size, self.lr, self.loss
-        ).fit(self.space.encode(self._archs, self.encoding), np.asarray(self._scores), self.rng)
-        predictions = model.predict(self.space.encode(candidates, self.encoding))
+        )
+        with single_thread():
+            model.fit(self.space.encode(self._archs, self.encoding), np.asarray(self._scores), self.rng)
+            predictions = model.predict(self.space.encode(candidates, self.encoding))
         mean, std = predictions.mean(axis=0), predictions.std(axis=0)
         value = self.rng.normal(mean, std) if self.acquisition == "its" else mean + self.ucb_beta * std
         picks = np.argsort(-value, kind="stable")[: self.k]
         batch = [candidates[i] for i in picks]
-        self._proposed.update(self._canon(a) for a in batch)
+        self._proposed.add(batch)
         return batch
