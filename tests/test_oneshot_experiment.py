@@ -48,7 +48,7 @@ def full_digits_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _digits_store(tmp_path_factory.mktemp("oneshot") / "digits.h5")
 
 
-def test_runs_are_scored_by_the_store_and_ranked_beside_baselines_at_the_same_cost(full_digits_store, tmp_path):
+def test_runs_are_scored_by_the_store_and_ranked_beside_baselines_up_to_their_cost(full_digits_store, tmp_path):
     out = tmp_path / "res"
     config = OneShotConfig(methods=TINY_METHODS, seeds=(0, 1), rank_sample=12)
     run_oneshot_experiment(full_digits_store, out, config)
@@ -70,14 +70,15 @@ def test_runs_are_scored_by_the_store_and_ranked_beside_baselines_at_the_same_co
         assert d["source"] == "table" and d["arch"] == bench.space.to_str(arch)
         assert d["ranking"]["cells"] == 12 and -1 <= d["ranking"]["kendall_tau_val"] <= 1
     budget = exp["budget"]["time_s"]
-    assert budget == pytest.approx(float(np.median([t.cost_s[0] for t in oneshot])))
+    assert budget == pytest.approx(max(t.cost_s[0] for t in oneshot))
     baselines = [t for t in runs if t.strategy in ("random_search", "regularized_evolution")]
     assert len(baselines) == 4 and all(t.finished_s and t.finished_s[-1] <= budget for t in baselines)
     from nasbench.analysis.report import write_report
 
     analysis, _ = write_report(out, plots=False)
     assert {row.label for row in analysis.table} == set(labels)
-    assert "| darts:batch_size=32:epochs=1 | 0 |" in (out / "oneshot.md").read_text()
+    summary = (out / "oneshot.md").read_text()
+    assert "| darts:batch_size=32:epochs=1 | 0 |" in summary and "random_search at this cost (%)" in summary
     # a rerun of the same experiment resumes: nothing is trained again
     size = (out / RUNS_FILE).stat().st_size, (out / DETAILS_FILE).stat().st_size
     run_oneshot_experiment(full_digits_store, out, config)

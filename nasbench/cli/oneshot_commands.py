@@ -18,9 +18,10 @@ def register(subparsers: Any) -> None:
         help="train weight-sharing methods on a store's dataset and rank their cells with the others",
         description="Train each weight-sharing method under N seeds on the dataset and recipe the store was built "
         "with (real training; cost = measured seconds on --device), score the returned cell with the store (a "
-        "surrogate for cells the table lacks), run baseline strategies on the simulated clock at the median "
+        "surrogate for cells the table lacks), run baseline strategies on the simulated clock up to the largest "
         "one-shot cost, and write experiment.json + runs.jsonl (read by `nasbench report`), oneshot.jsonl (cells, "
-        "architecture parameters, per-epoch history, supernet rank correlation) and oneshot.md into --out. "
+        "architecture parameters, per-epoch history, supernet rank correlation) and oneshot.md (every baseline read "
+        "at each method's own cost) into --out. "
         "Re-running the same command resumes.",
     )
     p.add_argument("store", help="benchmark store (.h5) made by `nasbench build`")
@@ -42,7 +43,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--baselines",
         default="random_search,regularized_evolution",
-        help="strategies run on the simulated clock at the median one-shot cost ('' for none)",
+        help="strategies run on the simulated clock up to the largest one-shot cost ('' for none)",
     )
     p.add_argument("--baseline-seeds", type=int, help="seeds per baseline (default: --seeds)")
     p.add_argument("--rank-sample", type=int, default=50, help="table cells ranked by each supernet (0: skip)")
