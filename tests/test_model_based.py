@@ -1,0 +1,144 @@
+"""Model-based strategies: they learn (beat random search where quality is learnable), follow their papers'
+mechanics, and reject bad hyperparameters clearly. Determinism, pending proposals and pickling are covered for
+every registered strategy by tests/test_strategies.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasbench import TabularBenchmark
+from nasbench.runner.simulate import Budget, Protocol, run_search
+from nasbench.spaces.nb201 import NONE, NB201Space
+from nasbench.strategies import SearchContext, make_strategy
+from nasbench.strategies._common import Proposed, canonical_ids, edge_mutations
+from nasbench.strategies._ensemble import MLPEnsemble
+from nasbench.strategies.bo import GPBO, expected_improvement
+
+PROTOCOL = Protocol(search_epoch=9, score_epoch=9)
+SINGLE_FIDELITY = ("bananas", "gp_bo", pytest.param("smac", marks=pytest.mark.slow), "pnas")
+SPACE = NB201Space()
+
+
+@pytest.fixture(scope="module")
+def bench(full_store):
+    return TabularBenchmark.open(full_store)
+
+
+def _final(bench, name, seed, **budget):
+    traj = run_search(bench, make_strategy(name), protocol=PROTOCOL, budget=Budget(**budget), seed=seed)
+    return traj.incumbent_score[-1]
+
+
+@pytest.mark.parametrize("name", SINGLE_FIDELITY)
+def test_beats_random_search_where_quality_is_learnable(bench, name):
+    # quality of the synthetic store = share of conv edges; 64 of 15,625 cells are best
+    seeds = range(4)
+    model = np.mean([_final(bench, name, s, evaluations=40) for s in seeds])
+    random = np.mean([_final(bench, "random_search", s, evaluations=40) for s in seeds])
+    assert model > random + 0.02, (model, random)
+
+
+def test_bohb_beats_random_search_under_a_time_budget(bench):
+    seeds = range(4)
+    budget = {"time_s": 3000.0}  # ~20 full trainings of a good cell
+    bohb = np.mean([_final(bench, "bohb", s, **budget) for s in seeds])
+    random = np.mean([_final(bench, "random_search", s, **budget) for s in seeds])
+    assert bohb > random, (bohb, random)
+
+
+def test_bohb_samples_from_the_model_once_it_has_one(bench):
+    strategy = make_strategy("bohb", random_fraction=0.0)
+    traj = run_search(bench, strategy, protocol=PROTOCOL, budget=Budget(evaluations=150), seed=0)
+    assert set(traj.epoch) == {1, 3, 9}  # Hyperband rungs at eta = 3
+    assert strategy._models, "no density model was fitted"
+    archs = np.array([SPACE.from_index(i) for i in traj.arch[-40:]])
+    conv_share = np.isin(archs, (2, 3)).mean()
+    assert conv_share > 0.6  # uniform cells have 2/5 conv edges; the good density favours conv
+
+
+def test_pnas_starts_from_the_simplest_live_cells_and_grows():
+    strategy = make_strategy("pnas", beam_size=4)
+    strategy.setup(SearchContext(SPACE, (9,), 9), np.random.default_rng(0))
+    first = [strategy.ask().arch for _ in range(4)]
+    # one op, on the only edge that links input to output alone (other one-op cells compute zero)
+    assert sorted(first) == [(0, 0, 0, op, 0, 0) for op in (1, 2, 3, 4)]
+    expansions = strategy._expansions((0, 3, 0, 1, 0, 3))
+    # node 1 is unreachable: one more op changes nothing, so the expansions add two (edge 0 and 2 or 4)
+    assert expansions and all(SPACE.num_active_ops(a) == 5 for a in expansions)
+    assert all(a[0] != NONE for a in expansions)
+    parent = canonical_ids(SPACE, [(0, 3, 0, 1, 0, 3)])[0]
+    assert (canonical_ids(SPACE, expansions) != parent).all()
+
+
+def test_bananas_proposes_each_isomorphism_class_once(bench):
+    traj = run_search(bench, make_strategy("bananas"), protocol=PROTOCOL, budget=Budget(evaluations=60), seed=1)
+    archs = [SPACE.from_index(i) for i in traj.arch]
+    assert len(set(canonical_ids(SPACE, archs).tolist())) == len(archs)
+
+
+def test_mlp_ensemble_learns_and_disagrees_off_data():
+    rng = np.random.default_rng(0)
+    archs = [SPACE.sample(rng) for _ in range(200)]
+    x = SPACE.encode(archs, "onehot")
+    y = np.array([sum(op in (2, 3) for op in a) for a in archs], dtype=float)
+    model = MLPEnsemble(num_layers=2, width=32, epochs=100).fit(x[:150], y[:150], rng)
+    pred = model.predict(x[150:])
+    assert pred.shape == (5, 50)
+    assert np.corrcoef(pred.mean(0), y[150:])[0, 1] > 0.9
+    assert pred.std(0).mean() > 0
+
+
+def test_gp_likelihood_gradient_matches_finite_differences():
+    from scipy.optimize import check_grad
+
+    rng = np.random.default_rng(0)
+    x = SPACE.encode([SPACE.sample(rng) for _ in range(30)], "onehot").astype(float)
+    y = rng.normal(size=30)
+    gp = GPBO()
+    sq = gp._sq_dist(x, x)
+    for point in ([0.0, 0.5, -2.0], [0.3, 1.2, -1.0]):
+        err = check_grad(lambda p: gp._neg_log_likelihood(p, sq, y)[0], lambda p: gp._neg_log_likelihood(p, sq, y)[1],
+                         np.array(point))  # fmt: skip
+        assert err < 1e-3
+
+
+def test_expected_improvement_is_positive_and_grows_with_mean_and_uncertainty():
+    ei = expected_improvement(np.array([0.0, 0.5, 0.5]), np.array([0.1, 0.1, 0.3]), best=0.4)
+    assert (ei > 0).all() and ei[1] > ei[0] and ei[2] > ei[1]
+
+
+def test_edge_mutations_change_at_least_one_edge_and_proposed_filters_isomorphs():
+    rng = np.random.default_rng(0)
+    parent = (3, 3, 3, 3, 3, 3)
+    children = edge_mutations(SPACE, parent, 200, 1 / 3, rng)
+    assert all(c != parent and all(0 <= op < 5 for op in c) for c in children)
+    proposed = Proposed(SPACE)
+    proposed.add([(0, 0, 0, 0, 0, 0)])
+    # edge 0 alone is dead: isomorphic to the zero cell
+    assert proposed.new([(2, 0, 0, 0, 0, 0), (0, 0, 0, 2, 0, 0), (0, 0, 0, 2, 0, 0)]) == [(0, 0, 0, 2, 0, 0)]
+
+
+BAD = [
+    ("bananas", {"k": 0}, "k must be"),
+    ("bananas", {"acquisition": "ei"}, "acquisition must be one of its, ucb"),
+    ("bananas", {"encoding": "graph"}, "unknown encoding"),
+    ("bananas", {"loss": "huber"}, "loss must be one of"),
+    ("bananas", {"mutation_edge_prob": 0}, "mutation_edge_prob"),
+    ("gp_bo", {"num_init": 0}, "num_init must be"),
+    ("gp_bo", {"num_random": 0, "num_best": 0, "num_mutations": 0}, "no candidates"),
+    ("smac", {"random_probability": 1.5}, "random_probability must be in"),
+    ("smac", {"num_trees": 0}, "num_trees"),
+    ("bohb", {"top_n_percent": 100}, "top_n_percent"),
+    ("bohb", {"min_points_in_model": 3}, "min_points_in_model must be an integer > 6"),
+    ("bohb", {"eta": 1}, "eta must be > 1"),
+    ("pnas", {"beam_size": 0}, "beam_size"),
+    ("pnas", {"width": 0}, "width must be"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "message"), BAD)
+def test_bad_hyperparameters_are_clear_errors(name, params, message):
+    strategy = make_strategy(name, **params)
+    with pytest.raises(ValueError, match=message):
+        strategy.setup(SearchContext(SPACE, tuple(range(1, 10)), 9), np.random.default_rng(0))
