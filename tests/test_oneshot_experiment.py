@@ -170,3 +170,20 @@ def test_cli_errors_are_one_line(full_digits_store, tmp_path, capsys):
     args = ["oneshot", str(full_digits_store), "--out", str(tmp_path / "b"), "--methods", "darts", "--time-budget"]
     assert main([*args, "1e-9", "--seeds", "1", "--baselines", ""]) == 2
     assert "does not fit one supernet epoch" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_same_seed_same_cell_in_a_fresh_process(full_digits_store, tmp_path):
+    import subprocess
+    import sys
+
+    def run(name: str) -> list[dict]:
+        out = tmp_path / name
+        methods = "enas:controller_steps=2:controller_aggregate=2:derive_samples=3,gdas"
+        args = ["oneshot", str(full_digits_store), "--out", str(out), "--methods", methods, "--epochs", "1"]
+        args += ["--batch-size", "32", "--seeds", "1", "--baselines", "", "--rank-sample", "5", "--no-report"]
+        code = f"import sys; from nasbench.cli import main; sys.exit(main({args!r}))"
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        return [{k: d[k] for k in ("arch", "extra", "ranking")} for d in read_details(out)]
+
+    assert run("a") == run("b")
