@@ -13,14 +13,16 @@ operation": a ``none`` edge gets one of the 4 other ops.
 - Each further step expands the ``beam_size`` best cells evaluated so far (at any complexity) that still have
   unexplored expansions, ranks their expansions (none isomorphic to a cell proposed before) by the ensemble's
   mean prediction, and proposes the ``beam_size`` predicted best. Because the beam is drawn from every level,
-  complexity grows only where the model predicts that an added operation pays; cells with all 6 edges active
-  end the line (they are evaluated but never expanded).
+  complexity grows only where the model predicts that an added operation pays.
+- Cells with all 6 edges active cannot grow; PNAS would stop there. To use the rest of the budget, their
+  "expansions" are their one-edge changes among operations (never to ``none``), ranked the same way.
 - The surrogate is an ensemble of ``num_members`` MLPs (PNAS's MLP-ensemble: 2 layers of 100 units, L1 loss)
   on the one-hot encoding, refitted once per step.
 
 Differences from the paper, for a 15,625-cell space and budgets of ~150 evaluations: the beam is 10 cells (the
 paper's 256 would exceed the budget at step 2), and the beam is drawn from all levels rather than the last one
-(the paper stops at its largest cell size; here steps continue until the budget ends).
+and the full cells' one-edge changes (the paper stops at its largest cell size; here steps continue until the
+budget ends).
 """
 
 from __future__ import annotations
