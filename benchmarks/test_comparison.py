@@ -27,7 +27,9 @@ def test_one_run_of_150_evaluations(benchmark, bench, name):
     seeds = iter(range(10**6))
 
     def one_run():
-        return run_search(bench, make_strategy(name), protocol=PROTOCOL, budget=Budget(evaluations=150), seed=next(seeds))
+        return run_search(
+            bench, make_strategy(name), protocol=PROTOCOL, budget=Budget(evaluations=150), seed=next(seeds)
+        )
 
     traj = benchmark(one_run)
     benchmark.extra_info["evaluations_per_second"] = 150 / benchmark.stats.stats.mean
