@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from nasbench.spaces.nb201 import EDGES, NONE, NUM_EDGES, NUM_OPS, NB201Space
-from nasbench.train.network import NB201Network, ReductionBlock, _make_op
+from nasbench.train.network import NB201Network, ReductionBlock, make_op
 
 Arch = tuple[int, ...]
 
@@ -31,7 +31,7 @@ class MixedEdge(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.ops = nn.ModuleList([_make_op(op, channels) for op in range(1, NUM_OPS)])
+        self.ops = nn.ModuleList([make_op(op, channels) for op in range(1, NUM_OPS)])
 
     def run(self, x: torch.Tensor, op: int) -> torch.Tensor | None:
         """The output of op ``op`` alone; None for "none"."""

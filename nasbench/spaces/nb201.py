@@ -139,6 +139,11 @@ class NB201Space:
         """
         return self.from_index(int(_canonical_table()[self.index(arch)]))
 
+    def canonical_indices(self, indices: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
+        """Vectorised ``index(canonical(from_index(i)))``; for every cell of the space when ``indices`` is None."""
+        table = _canonical_table()
+        return table if indices is None else table[np.asarray(indices, dtype=np.int64)]
+
     def is_isomorphic(self, a: Arch, b: Arch) -> bool:
         table = _canonical_table()
         return bool(table[self.index(a)] == table[self.index(b)])

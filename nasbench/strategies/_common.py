@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.spaces.nb201 import Arch, NB201Space, _canonical_table
+from nasbench.spaces.nb201 import Arch, NB201Space
 
 
 def canonical_ids(space: NB201Space, archs: Sequence[Arch]) -> np.ndarray:
     """Index of each cell's isomorphism-class representative (vectorised ``space.index(space.canonical(a))``)."""
     if not len(archs):
         return np.zeros(0, dtype=np.int64)
-    return _canonical_table()[space.indices(archs)]
+    return space.canonical_indices(space.indices(archs))
 
 
 def edge_mutations(

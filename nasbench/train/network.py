@@ -42,7 +42,7 @@ class ReductionBlock(nn.Module):
         return self.shortcut(x) + self.conv_b(self.conv_a(x))
 
 
-def _make_op(op: int, channels: int) -> nn.Module | None:
+def make_op(op: int, channels: int) -> nn.Module | None:
     """The module of one cell edge; ``None`` for the zero op, which contributes nothing to the sum."""
     if op == NONE:
         return None
@@ -65,7 +65,7 @@ class Cell(nn.Module):
         self.edges = nn.ModuleList()
         self._wiring: list[tuple[int, int, int]] = []  # (to, from, index into self.edges)
         for op, (dst, src) in zip(arch, EDGES, strict=True):
-            module = _make_op(op, channels)
+            module = make_op(op, channels)
             if module is not None:
                 self._wiring.append((dst, src, len(self.edges)))
                 self.edges.append(module)

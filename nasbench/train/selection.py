@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from nasbench.errors import NasbenchError
-from nasbench.spaces.nb201 import CONV1, CONV3, NB201Space, _canonical_table
+from nasbench.spaces.nb201 import CONV1, CONV3, NB201Space
 
 SELECTIONS = ("all", "iso", "stratified")
 
@@ -20,7 +20,7 @@ SELECTIONS = ("all", "iso", "stratified")
 def canonical_reps() -> np.ndarray:
     """(6466, 6) int8 array of the isomorphism-class representatives, in index order."""
     space = NB201Space()
-    table = _canonical_table()
+    table = space.canonical_indices()
     ids = np.unique(table)
     return np.array([space.from_index(int(i)) for i in ids], dtype=np.int8)
 
