@@ -159,6 +159,21 @@ def test_cli_runs_methods_and_writes_the_report(full_digits_store, tmp_path, cap
     assert (out / "report.md").is_file()
 
 
+def test_compare_trains_weight_sharing_methods_beside_the_other_strategies(full_digits_store, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    strategies = "gdas:epochs=1:batch_size=32,random_search"
+    code = main(["compare", str(full_digits_store), "--out", str(out), "--strategies", strategies,
+                 "--seeds", "2", "--oneshot-seeds", "1", "--no-report"])  # fmt: skip
+    assert code == 0
+    exp, runs = load_results(out)
+    assert exp["oneshot"]["device"] == "cpu"
+    assert sorted((t.strategy, t.seed) for t in runs) == [("gdas:batch_size=32:epochs=1", 0), ("random_search", 0),
+                                                          ("random_search", 1)]  # fmt: skip
+    args = ["compare", str(full_digits_store), "--out", str(tmp_path / "b"), "--strategies", "darts,random_search"]
+    assert main([*args, "--budget", "10"]) == 2
+    assert "--budget does not apply beside weight-sharing methods" in capsys.readouterr().err
+
+
 def test_cli_errors_are_one_line(full_digits_store, tmp_path, capsys):
     import torch
 

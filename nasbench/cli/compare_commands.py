@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from nasbench.errors import InvalidQuery
+from nasbench.oneshot import METHODS as ONESHOT_METHODS
 
 DEFAULT_STRATEGIES = "random_search,regularized_evolution,local_search,reinforce"
 
@@ -25,7 +26,9 @@ def register(subparsers: Any) -> None:
         "--strategies",
         default=DEFAULT_STRATEGIES,
         help="comma-separated names, each optionally with hyperparameters: "
-        f"regularized_evolution:population_size=20:sample_size=5 (default: {DEFAULT_STRATEGIES})",
+        f"regularized_evolution:population_size=20:sample_size=5 (default: {DEFAULT_STRATEGIES}). Weight-sharing "
+        "methods (enas, darts, gdas, rsws) are trained for real as `nasbench oneshot` does, and the other "
+        "strategies then run on the simulated clock up to their cost",
     )
     p.add_argument("--seeds", type=int, default=100, help="number of seeded runs per strategy (default 100)")
     p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed+N-1")
@@ -52,6 +55,8 @@ def register(subparsers: Any) -> None:
         help="answer cells the store lacks from a surrogate fitted on it (a hybrid benchmark, saved in "
         "OUT/surrogate); auto (default): when the store does not cover the whole space",
     )
+    p.add_argument("--oneshot-seeds", type=int, default=3, help="seeded runs per weight-sharing method (default 3)")
+    p.add_argument("--device", default="cpu", help="where weight-sharing methods train: cpu (default), cuda, cuda:N")
     p.add_argument("--charge-overhead", action="store_true", help="charge strategies' real compute time to the clock")
     p.add_argument("--overwrite", action="store_true", help="replace a results directory holding another experiment")
     p.add_argument("--no-report", action="store_true", help="do not write the report after the runs")
@@ -65,7 +70,11 @@ def run_compare(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise InvalidQuery(f"--seeds must be >= 1, got {args.seeds}")
-    specs = tuple(StrategySpec.parse(text) for text in args.strategies.split(",") if text.strip())
+    texts = [text.strip() for text in args.strategies.split(",") if text.strip()]
+    oneshot = [text for text in texts if text.split(":")[0] in ONESHOT_METHODS]
+    if oneshot:
+        return _run_with_oneshot(args, oneshot, [text for text in texts if text not in oneshot])
+    specs = tuple(StrategySpec.parse(text) for text in texts)
     if not specs:
         raise InvalidQuery("--strategies names no strategy")
     evaluations = args.budget if args.budget is not None or args.time_budget is not None else 150
@@ -97,6 +106,42 @@ def run_compare(args: argparse.Namespace) -> int:
         from nasbench.cli.report_commands import write_and_print_report
 
         write_and_print_report(args.out)
+    return 0
+
+
+def _run_with_oneshot(args: argparse.Namespace, methods: list[str], baselines: list[str]) -> int:
+    """Weight-sharing methods train for real; the other strategies run up to their cost (``nasbench oneshot``)."""
+    from nasbench.benchmark import TabularBenchmark
+    from nasbench.oneshot.experiment import SUMMARY_FILE, OneShotConfig, run_oneshot_experiment
+    from nasbench.runner.simulate import Protocol
+
+    if args.budget is not None:
+        raise InvalidQuery(
+            "--budget does not apply beside weight-sharing methods: the other strategies run on the simulated clock "
+            "up to the largest one-shot cost (--time-budget caps each one-shot search instead)"
+        )
+    if args.oneshot_seeds < 1:
+        raise InvalidQuery(f"--oneshot-seeds must be >= 1, got {args.oneshot_seeds}")
+    bench = TabularBenchmark.open(args.store)
+    noise = args.noise or ("sample" if [s for s in bench.seeds if s is not None] else "mean")
+    config = OneShotConfig(
+        methods=tuple(methods),
+        seeds=tuple(range(args.first_seed, args.first_seed + args.oneshot_seeds)),
+        device=args.device,
+        time_budget_s=args.time_budget,
+        baselines=tuple(baselines),
+        baseline_seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)),
+        use_surrogate=args.surrogate != "never",
+        protocol=Protocol(args.search_metric, args.search_epoch, args.score_metric, args.score_epoch, noise),
+    )
+    out = run_oneshot_experiment(
+        args.store, args.out, config, overwrite=args.overwrite, progress=lambda msg: print(msg, file=sys.stderr)
+    )
+    print((out / SUMMARY_FILE).read_text())
+    if not args.no_report:
+        from nasbench.cli.report_commands import write_and_print_report
+
+        write_and_print_report(str(out))
     return 0
 
 
