@@ -87,7 +87,8 @@ def register(subparsers: Any) -> None:
         "validate",
         help="train finalists for real and compare with the benchmark",
         description="Train architectures (given, or the top-k final incumbents of a comparison) with several "
-        "seeds under the store's recipe and report measured vs stored accuracy: mean ± std, whether the "
+        "seeds under the store's recipe and report measured vs stored (or, for cells the table lacks, predicted) "
+        "accuracy: mean ± std, whether the "
         "benchmark lies within the seed noise, and whether the ranking holds (Kendall tau). Writes "
         "report.json, report.md and validation.png into --out.",
     )
@@ -103,6 +104,11 @@ def register(subparsers: Any) -> None:
     v.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     v.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
     _add_recipe_args(v, None)
+    v.add_argument(
+        "--surrogate",
+        help="saved surrogate folder predicting the cells the table lacks (default with --from-comparison: the "
+        "comparison's DIR/surrogate when it has one)",
+    )
     v.add_argument("--allow-recipe-mismatch", action="store_true", help="compare even under another recipe")
     v.add_argument("--no-plot", action="store_true", help="do not draw validation.png")
     v.set_defaults(run=run_validate)
@@ -178,6 +184,12 @@ def run_validate(args: argparse.Namespace) -> int:
         recipe = _recipe_from_args(args, fallback=store_recipe(read_store(args.store).protocol))
         if recipe is None:
             raise NasbenchError("the store records no recipe to override; name one with --recipe")
+    surrogate = args.surrogate
+    if surrogate is None and args.from_comparison:
+        from nasbench.runner.experiment import SURROGATE_DIR
+
+        saved = Path(args.from_comparison) / SURROGATE_DIR
+        surrogate = saved if (saved / "benchmark.json").is_file() else None
     report = validate(
         args.store,
         archs,
@@ -191,6 +203,7 @@ def run_validate(args: argparse.Namespace) -> int:
         device=args.device,
         workers=args.workers,
         plot=not args.no_plot,
+        surrogate=surrogate,
     )
     print((Path(args.out) / "report.md").read_text())
     return 0 if report["finalists"] else 1

@@ -1,10 +1,11 @@
 """Validate finalists: train them again for real and compare with what the benchmark said.
 
 For each finalist: the measured mean ± std over fresh seeds, the benchmark's value (stored mean over its seeds,
-or a surrogate's prediction), and whether the benchmark's value lies within the seed noise — within two
-standard errors of the difference, sqrt(sd_measured^2 / n_measured + sd_stored^2 / n_stored) (the stored term
-is left out when the benchmark has one seed or is a prediction). Over all finalists: Kendall tau between the
-benchmark's and the measured ranking. Trainings go through the builder, so an interrupted validation resumes.
+or, for a cell the table lacks, the prediction of the surrogate a hybrid comparison answered it with), and whether
+the benchmark's value lies within the seed noise — within two standard errors of the difference,
+sqrt(sd_measured^2 / n_measured + sd_stored^2 / n_stored) (the stored term is left out when the benchmark has one
+seed or is a prediction). Over all finalists: Kendall tau between the benchmark's and the measured ranking.
+Trainings go through the builder, so an interrupted validation resumes.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class ValidationRow:
     measured_std: float
     measured_seeds: int
     within_noise: bool
+    benchmark_source: str  # "table" or "surrogate"
 
 
 def finalists_from_comparison(results_dir: str | Path, k: int) -> list[Arch]:
@@ -85,9 +87,11 @@ def validate(
     device: str = "cpu",
     workers: int = 1,
     plot: bool = True,
+    surrogate: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train ``archs`` x ``seeds`` under the store's recipe and write ``report.json``, ``report.md`` and
-    ``validation.png`` into ``out_dir``. Returns the report as a dict."""
+    ``validation.png`` into ``out_dir``. Returns the report as a dict. ``surrogate``: a saved surrogate folder
+    (a hybrid comparison's ``OUT/surrogate``) whose predictions stand in for cells the table lacks."""
     data = read_store(store)
     space = NB201Space()
     archs = [space.validate(a) for a in archs]
@@ -128,9 +132,19 @@ def validate(
     if not 1 <= epoch <= recipe.epochs:
         raise NasbenchError(f"epoch {epoch} is outside the recipe's 1..{recipe.epochs}")
     stored = {int(i) for i in space.indices(data.archs)}
+    predictor = None
     for arch in archs:  # refuse before any training
-        if space.index(space.canonical(arch) if data.iso_shared else arch) not in stored:
-            raise NasbenchError(f"{space.to_str(arch)} is not in the store, so there is nothing to validate against")
+        if space.index(space.canonical(arch) if data.iso_shared else arch) in stored:
+            continue
+        if surrogate is None:
+            raise NasbenchError(
+                f"{space.to_str(arch)} is not in the store, so there is nothing to validate against; give the "
+                "surrogate that predicted it (--surrogate DIR, a hybrid comparison's DIR/surrogate)"
+            )
+        if predictor is None:
+            from nasbench.surrogates.benchmarks import SurrogateBenchmark
+
+            predictor = SurrogateBenchmark.load(surrogate, space=space.name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = BuildConfig(
@@ -147,7 +161,7 @@ def validate(
     )
     build(config)
     measured = read_store(config.out)
-    rows = _compare(data, measured, archs, metric, epoch)
+    rows = _compare(data, measured, archs, metric, epoch, predictor)
     bench_vals = [r.benchmark_mean for r in rows]
     meas_vals = [r.measured_mean for r in rows]
     tau = _kendall(bench_vals, meas_vals)
@@ -174,7 +188,9 @@ def validate(
     return report
 
 
-def _compare(data: Any, measured: Any, archs: list[Arch], metric: str, epoch: int) -> list[ValidationRow]:
+def _compare(
+    data: Any, measured: Any, archs: list[Arch], metric: str, epoch: int, predictor: Any = None
+) -> list[ValidationRow]:
     space = NB201Space()
     stored_ids = {int(i): n for n, i in enumerate(space.indices(data.archs))}
     meas_ids = {int(i): n for n, i in enumerate(space.indices(measured.archs))}
@@ -184,10 +200,11 @@ def _compare(data: Any, measured: Any, archs: list[Arch], metric: str, epoch: in
     for arch in dict.fromkeys(archs):
         key = space.canonical(arch) if data.iso_shared else arch
         n = stored_ids.get(space.index(key))
-        if n is None:
-            raise NasbenchError(f"{space.to_str(arch)} is not in the store, so there is nothing to validate against")
-        stored = data.metrics[metric][n, :, t_store]
-        stored = stored[np.isfinite(stored)]
+        if n is not None:
+            stored = data.metrics[metric][n, :, t_store]
+            stored = stored[np.isfinite(stored)]
+        else:  # a prediction: no seed noise of its own
+            stored = np.array([getattr(predictor.query(arch, epoch=epoch), metric)])
         got = measured.metrics[metric][meas_ids[space.index(arch)], :, t_meas]
         s_mean, s_std = float(np.mean(stored)), float(np.std(stored, ddof=1)) if len(stored) > 1 else 0.0
         m_mean, m_std = float(np.mean(got)), float(np.std(got, ddof=1))
@@ -202,6 +219,7 @@ def _compare(data: Any, measured: Any, archs: list[Arch], metric: str, epoch: in
                 measured_std=m_std,
                 measured_seeds=len(got),
                 within_noise=abs(s_mean - m_mean) <= 2 * se,
+                benchmark_source="table" if n is not None else "surrogate",
             )
         )
     return rows
@@ -224,13 +242,13 @@ def _markdown(report: dict[str, Any]) -> str:
         + ("" if report["recipe_matches_store"] else " (NOT the store's recipe)")
         + f"; seeds {report['seeds']} on {report['device']}.",
         "",
-        "| arch | benchmark | measured (mean ± std) | within noise |",
-        "|---|---|---|---|",
+        "| arch | benchmark | source | measured (mean ± std) | within noise |",
+        "|---|---|---|---|---|",
     ]
     for r in report["rows"]:
         lines.append(
-            f"| `{r['arch_str']}` | {r['benchmark_mean']:.4f} | {r['measured_mean']:.4f} ± {r['measured_std']:.4f} "
-            f"| {'yes' if r['within_noise'] else 'no'} |"
+            f"| `{r['arch_str']}` | {r['benchmark_mean']:.4f} | {r['benchmark_source']} "
+            f"| {r['measured_mean']:.4f} ± {r['measured_std']:.4f} | {'yes' if r['within_noise'] else 'no'} |"
         )
     tau = report["kendall_tau"]
     lines += [

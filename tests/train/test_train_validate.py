@@ -49,6 +49,25 @@ def test_a_store_value_far_from_the_measurement_is_flagged(built, tmp_path):
     assert not first["within_noise"]
 
 
+def test_a_cell_the_table_lacks_is_compared_with_the_surrogates_prediction(built, tmp_path):
+    from conftest import make_store_data
+
+    from nasbench.surrogates.benchmarks import SurrogateBenchmark
+
+    store, archs = built
+    synthetic = write_store(tmp_path / "syn.h5", make_store_data(n_archs=60))
+    SurrogateBenchmark.from_store(synthetic, metrics=("test_acc",), epochs=(2,), model="ridge").save(tmp_path / "s")
+    outside = (3, 3, 3, 3, 3, 3)
+    assert outside not in archs
+    report = validate(store, [archs[0], outside], tmp_path / "v", seeds=(10, 11), plot=False, surrogate=tmp_path / "s")
+    rows = {tuple(r["arch"]): r for r in report["rows"]}
+    predicted = SurrogateBenchmark.load(tmp_path / "s", space="nb201").query(outside, epoch=2).test_acc
+    assert rows[outside]["benchmark_source"] == "surrogate"
+    assert rows[outside]["benchmark_mean"] == pytest.approx(predicted)
+    assert rows[archs[0]]["benchmark_source"] == "table" and rows[archs[0]]["benchmark_seeds"] == 2
+    assert "| surrogate |" in (tmp_path / "v" / "report.md").read_text()
+
+
 def test_unlike_recipes_and_bad_requests_are_refused(built, tmp_path):
     store, archs = built
     with pytest.raises(RecipeError, match="differs"):
