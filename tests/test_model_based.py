@@ -142,3 +142,10 @@ def test_bad_hyperparameters_are_clear_errors(name, params, message):
     strategy = make_strategy(name, **params)
     with pytest.raises(ValueError, match=message):
         strategy.setup(SearchContext(SPACE, tuple(range(1, 10)), 9), np.random.default_rng(0))
+
+
+def test_pnas_sizes_its_beam_from_the_budget_as_the_paper_did():
+    from nasbench.strategies.pnas import auto_beam
+
+    # the budget reaches the 6-operation cells: 4 one-operation cells, then 5 steps of one beam each
+    assert [auto_beam(n) for n in (150, 40, 5, None)] == [29, 7, 1, 29]

@@ -121,7 +121,13 @@ def run_search(
     named_seeds = [s for s in bench.seeds if s is not None]
     space = bench.space
     strategy.setup(
-        SearchContext(space=space, epochs=tuple(bench.epochs), search_epoch=protocol.search_epoch, workers=workers),
+        SearchContext(
+            space=space,
+            epochs=tuple(bench.epochs),
+            search_epoch=protocol.search_epoch,
+            workers=workers,
+            evaluations=budget.evaluations,
+        ),
         np.random.default_rng(strategy_seq),
     )
     traj = Trajectory(strategy=label or strategy.name, seed=seed, time_unit="s" if has_time else "evaluation")

@@ -47,6 +47,7 @@ class SearchContext:
     epochs: tuple[int, ...]  # the epochs a proposal may name
     search_epoch: int  # the epoch of a proposal that names none (the protocol's fidelity)
     workers: int = 1
+    evaluations: int | None = None  # the run's evaluation budget, when it has one (strategies that size steps by it)
 
 
 class Strategy:
