@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
 def run_compare(args: argparse.Namespace) -> int:
     from nasbench.benchmark import TabularBenchmark
     from nasbench.runner.experiment import Experiment, StrategySpec, run_experiment
-    from nasbench.runner.simulate import Budget, Protocol
+    from nasbench.runner.simulate import Budget, Protocol, default_noise
 
     if args.seeds < 1:
         raise InvalidQuery(f"--seeds must be >= 1, got {args.seeds}")
@@ -79,7 +79,7 @@ def run_compare(args: argparse.Namespace) -> int:
         raise InvalidQuery("--strategies names no strategy")
     evaluations = args.budget if args.budget is not None or args.time_budget is not None else 150
     bench = TabularBenchmark.open(args.store)
-    noise = args.noise or ("sample" if [s for s in bench.seeds if s is not None] else "mean")
+    noise = args.noise or default_noise(bench)
     protocol = Protocol(args.search_metric, args.search_epoch, args.score_metric, args.score_epoch, noise)
     protocol.resolved(bench)  # fail before any run on a metric or epoch the store lacks
     hybrid = args.surrogate == "always" or (args.surrogate == "auto" and not _covers_space(bench))
@@ -112,8 +112,9 @@ def run_compare(args: argparse.Namespace) -> int:
 def _run_with_oneshot(args: argparse.Namespace, methods: list[str], baselines: list[str]) -> int:
     """Weight-sharing methods train for real; the other strategies run up to their cost (``nasbench oneshot``)."""
     from nasbench.benchmark import TabularBenchmark
-    from nasbench.oneshot.experiment import SUMMARY_FILE, OneShotConfig, run_oneshot_experiment
-    from nasbench.runner.simulate import Protocol
+    from nasbench.cli.oneshot_commands import run_and_report
+    from nasbench.oneshot.experiment import OneShotConfig
+    from nasbench.runner.simulate import Protocol, default_noise
 
     if args.budget is not None:
         raise InvalidQuery(
@@ -123,7 +124,7 @@ def _run_with_oneshot(args: argparse.Namespace, methods: list[str], baselines: l
     if args.oneshot_seeds < 1:
         raise InvalidQuery(f"--oneshot-seeds must be >= 1, got {args.oneshot_seeds}")
     bench = TabularBenchmark.open(args.store)
-    noise = args.noise or ("sample" if [s for s in bench.seeds if s is not None] else "mean")
+    noise = args.noise or default_noise(bench)
     config = OneShotConfig(
         methods=tuple(methods),
         seeds=tuple(range(args.first_seed, args.first_seed + args.oneshot_seeds)),
@@ -134,15 +135,7 @@ def _run_with_oneshot(args: argparse.Namespace, methods: list[str], baselines: l
         use_surrogate=args.surrogate != "never",
         protocol=Protocol(args.search_metric, args.search_epoch, args.score_metric, args.score_epoch, noise),
     )
-    out = run_oneshot_experiment(
-        args.store, args.out, config, overwrite=args.overwrite, progress=lambda msg: print(msg, file=sys.stderr)
-    )
-    print((out / SUMMARY_FILE).read_text())
-    if not args.no_report:
-        from nasbench.cli.report_commands import write_and_print_report
-
-        write_and_print_report(str(out))
-    return 0
+    return run_and_report(args.store, args.out, config, overwrite=args.overwrite, report=not args.no_report)
 
 
 def _covers_space(bench: Any) -> bool:

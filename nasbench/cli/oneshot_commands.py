@@ -58,8 +58,8 @@ def register(subparsers: Any) -> None:
 
 def run_oneshot(args: argparse.Namespace) -> int:
     from nasbench.benchmark import TabularBenchmark
-    from nasbench.oneshot.experiment import SUMMARY_FILE, OneShotConfig, run_oneshot_experiment
-    from nasbench.runner.simulate import Protocol
+    from nasbench.oneshot.experiment import OneShotConfig
+    from nasbench.runner.simulate import Protocol, default_noise
 
     for name in ("seeds", "baseline_seeds", "epochs", "channels", "batch_size"):
         value = getattr(args, name)
@@ -71,7 +71,7 @@ def run_oneshot(args: argparse.Namespace) -> int:
     if not methods:
         raise InvalidQuery("--methods names no method")
     bench = TabularBenchmark.open(args.store)
-    noise = "sample" if [s for s in bench.seeds if s is not None] else "mean"
+    noise = default_noise(bench)
     seeds = tuple(range(args.first_seed, args.first_seed + args.seeds))
     config = OneShotConfig(
         methods=methods,
@@ -92,12 +92,20 @@ def run_oneshot(args: argparse.Namespace) -> int:
         download=args.download,
         protocol=Protocol(noise=noise),
     )
-    out = run_oneshot_experiment(
-        args.store, args.out, config, overwrite=args.overwrite, progress=lambda msg: print(msg, file=sys.stderr)
+    return run_and_report(args.store, args.out, config, overwrite=args.overwrite, report=not args.no_report,
+                          plots=not args.no_plots)  # fmt: skip
+
+
+def run_and_report(store: str, out: str, config: Any, *, overwrite: bool, report: bool, plots: bool = True) -> int:
+    """Run a one-shot comparison (progress on stderr), print its summary and, unless told not to, its report."""
+    from nasbench.oneshot.experiment import SUMMARY_FILE, run_oneshot_experiment
+
+    path = run_oneshot_experiment(
+        store, out, config, overwrite=overwrite, progress=lambda msg: print(msg, file=sys.stderr)
     )
-    print((out / SUMMARY_FILE).read_text())
-    if not args.no_report:
+    print((path / SUMMARY_FILE).read_text())
+    if report:
         from nasbench.cli.report_commands import write_and_print_report
 
-        write_and_print_report(str(out), plots=not args.no_plots)
+        write_and_print_report(str(path), plots=plots)
     return 0

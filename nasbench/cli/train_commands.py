@@ -186,10 +186,9 @@ def run_validate(args: argparse.Namespace) -> int:
             raise NasbenchError("the store records no recipe to override; name one with --recipe")
     surrogate = args.surrogate
     if surrogate is None and args.from_comparison:
-        from nasbench.runner.experiment import SURROGATE_DIR
+        from nasbench.runner.experiment import saved_surrogate
 
-        saved = Path(args.from_comparison) / SURROGATE_DIR
-        surrogate = saved if (saved / "benchmark.json").is_file() else None
+        surrogate = saved_surrogate(args.from_comparison)
     report = validate(
         args.store,
         archs,

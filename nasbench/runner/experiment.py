@@ -122,7 +122,7 @@ def run_experiment(
     out = Path(out_dir)
     table = TabularBenchmark.open(experiment.store)
     _prepare_dir(out, _identity_config(experiment, table), overwrite)
-    if experiment.hybrid and not (out / SURROGATE_DIR / "benchmark.json").exists():
+    if experiment.hybrid and saved_surrogate(out) is None:
         fit_hybrid_surrogate(experiment, table).save(out / SURROGATE_DIR, overwrite=True)
     bench = open_benchmark(experiment, out)
     atomic_write_text(out / CONFIG_FILE, json.dumps(experiment.to_json(bench), indent=2) + "\n")
@@ -242,6 +242,12 @@ def _execute_ray(args: list[tuple[Experiment, StrategySpec, list[int], Path]]) -
 
 
 _BENCH_CACHE: dict[tuple[str, str], Benchmark] = {}
+
+
+def saved_surrogate(out_dir: str | os.PathLike[str]) -> Path | None:
+    """The surrogate a hybrid comparison fitted and saved in ``out_dir``, if it has one."""
+    folder = Path(out_dir) / SURROGATE_DIR
+    return folder if (folder / "benchmark.json").is_file() else None
 
 
 def open_benchmark(experiment: Experiment, out: Path) -> Benchmark:

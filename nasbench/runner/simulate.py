@@ -21,6 +21,11 @@ from nasbench.spaces.nb201 import Arch
 from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy
 
 
+def default_noise(bench: Benchmark) -> Literal["mean", "sample"]:
+    """``"sample"`` when the benchmark has named training seeds to draw from, else ``"mean"``."""
+    return "sample" if [s for s in bench.seeds if s is not None] else "mean"
+
+
 @dataclass(frozen=True)
 class Protocol:
     """What a strategy sees and how its result is scored.

@@ -132,19 +132,17 @@ def validate(
     if not 1 <= epoch <= recipe.epochs:
         raise NasbenchError(f"epoch {epoch} is outside the recipe's 1..{recipe.epochs}")
     stored = {int(i) for i in space.indices(data.archs)}
+    missing = [a for a in archs if space.index(space.canonical(a) if data.iso_shared else a) not in stored]
+    if missing and surrogate is None:  # refuse before any training
+        raise NasbenchError(
+            f"{space.to_str(missing[0])} is not in the store, so there is nothing to validate against; give the "
+            "surrogate that predicted it (--surrogate DIR, a hybrid comparison's DIR/surrogate)"
+        )
     predictor = None
-    for arch in archs:  # refuse before any training
-        if space.index(space.canonical(arch) if data.iso_shared else arch) in stored:
-            continue
-        if surrogate is None:
-            raise NasbenchError(
-                f"{space.to_str(arch)} is not in the store, so there is nothing to validate against; give the "
-                "surrogate that predicted it (--surrogate DIR, a hybrid comparison's DIR/surrogate)"
-            )
-        if predictor is None:
-            from nasbench.surrogates.benchmarks import SurrogateBenchmark
+    if missing:
+        from nasbench.surrogates.benchmarks import SurrogateBenchmark
 
-            predictor = SurrogateBenchmark.load(surrogate, space=space.name)
+        predictor = SurrogateBenchmark.load(surrogate, space=space.name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = BuildConfig(
