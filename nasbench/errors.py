@@ -50,3 +50,7 @@ class RecipeError(NasbenchError, ValueError):
 
 class TrainingError(NasbenchError, RuntimeError):
     """A training that cannot run as asked, e.g. out of memory on the device."""
+
+
+class MissingCapability(NasbenchError, TypeError):
+    """A search space that lacks a capability a method needs (enumeration, a graph view, "simpler than", ...)."""

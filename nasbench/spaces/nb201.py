@@ -17,8 +17,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from nasbench.errors import InvalidArchitecture
-
-Arch = tuple[int, ...]
+from nasbench.spaces.base import Arch, EnumerableSpace
 
 #: Operation names by index: the order of the official NAS-Bench-201 ``str2matrix``.
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -38,13 +37,18 @@ _WEIGHTS = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1)  # base-5 digits, edge 0 
 ENCODINGS = ("onehot", "adjacency", "path", "canonical_onehot")
 
 
-class NB201Space:
+class NB201Space(EnumerableSpace):
     """The NAS-Bench-201 search space: parsing, enumeration, isomorphism, neighbourhoods and encodings.
 
-    Stateless and cheap to construct; every random method takes an explicit ``np.random.Generator``.
+    Stateless and cheap to construct; every random method takes an explicit ``np.random.Generator``. Besides the
+    protocol it has a graph view (:meth:`graph`) and a notion of "simpler" (:meth:`complexity`, :meth:`grow`).
     """
 
     name = "nb201"
+    choices = (NUM_OPS,) * NUM_EDGES
+    decisions = tuple(f"edge {dst}<-{src}" for dst, src in EDGES)
+    options = (OPS,) * NUM_EDGES
+    encodings = ENCODINGS
     ops = OPS
     edges = EDGES
     num_edges = NUM_EDGES
@@ -151,6 +155,63 @@ class NB201Space:
     def num_active_ops(self, arch: Arch) -> int:
         """Edges that carry an operation other than ``none`` (PNAS-style complexity)."""
         return sum(op != NONE for op in self.validate(arch))
+
+    # ---- "simpler than" (Progressive) -----------------------------------------------------------------------
+
+    def complexity(self, arch: Arch) -> int:
+        """The number of edges that carry an operation."""
+        return self.num_active_ops(arch)
+
+    def simplest(self) -> list[Arch]:
+        """The effective one-operation cells (an op on the input->output edge), as :meth:`grow` of the empty cell."""
+        return self.grow((NONE,) * NUM_EDGES)
+
+    def grow(self, arch: Arch) -> list[Arch]:
+        """The next effective complexity above ``arch``: cells with one more operation; when every such cell is
+        isomorphic to ``arch`` or dead (no input->output path), cells with two more, and so on (a cell whose node
+        1 is unreachable takes two operations to make that branch matter). Full cells (no ``none`` edge) cannot
+        grow: their one-edge changes among operations are returned instead, so progressive search can go on."""
+        arch = self.validate(arch)
+        if NONE not in arch:
+            return [n for n in self.neighbors(arch) if NONE not in n]
+        table = _canonical_table()
+        parent = int(table[self.index(arch)])
+        out: list[Arch] = []
+        frontier, seen = [arch], {arch}
+        while frontier and not out:  # the fewest added operations that change the cell
+            children = [c for c in dict.fromkeys(child for a in frontier for child in _add_op(a)) if c not in seen]
+            seen.update(children)
+            arr = np.asarray(children, dtype=np.int64).reshape(-1, NUM_EDGES)
+            same = (table[arr @ _WEIGHTS] == parent) | ~_path_encoding(arr).any(axis=1)
+            out = [c for c, s in zip(children, same, strict=True) if not s]
+            frontier = [c for c, s in zip(children, same, strict=True) if s]
+        return out
+
+    # ---- graph view (GraphView) -----------------------------------------------------------------------------
+
+    #: node types of :meth:`graphs`: the 5 ops, then input, then output
+    num_node_types = NUM_OPS + 2
+
+    def graphs(self, archs: Sequence[Arch] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ops-on-nodes DAGs: node 0 the input, nodes 1..6 the edges' ops, node 7 the output. Dead op nodes
+        (``none``, or off every live input->output path) are removed (type -1, no edges), so isomorphic cells get
+        the same graph. Returns adjacency (n, 8, 8) float32 and node types (n, 8) int64."""
+        arr = self.as_array(archs)
+        n = len(arr)
+        alive = np.ones((n, _ADJ_NODES), dtype=bool)
+        alive[:, 1:-1] = live_mask(arr)
+        pairs = np.asarray(_ADJ_PAIRS)
+        adj = np.zeros((n, _ADJ_NODES, _ADJ_NODES), dtype=np.float32)
+        adj[:, pairs[:, 0], pairs[:, 1]] = alive[:, pairs[:, 0]] & alive[:, pairs[:, 1]]
+        types = np.zeros((n, _ADJ_NODES), dtype=np.int64)
+        types[:, 1:-1] = arr
+        types[:, 0], types[:, -1] = NUM_OPS, NUM_OPS + 1
+        return adj, np.where(alive, types, -1)
+
+    def as_array(self, archs: Sequence[object] | np.ndarray) -> np.ndarray:
+        if isinstance(archs, np.ndarray) and archs.ndim == 2:
+            return super().as_array(archs)
+        return np.asarray([self.validate(a) for a in archs], dtype=np.int64).reshape(-1, NUM_EDGES)
 
     # ---- encodings ----------------------------------------------------------------------------------------
 
@@ -286,6 +347,23 @@ def _onehot(arr: np.ndarray) -> np.ndarray:
     cols = np.arange(NUM_EDGES) * NUM_OPS + arr
     np.put_along_axis(out, cols, 1.0, axis=1)
     return out
+
+
+def _add_op(arch: Arch) -> list[Arch]:
+    """Cells with one more operation: one ``none`` edge of ``arch`` set to each other op."""
+    return [
+        (*arch[:edge], op, *arch[edge + 1 :]) for edge in range(NUM_EDGES) if arch[edge] == NONE for op in range(1, NUM_OPS)
+    ]
+
+
+def live_mask(ops: np.ndarray) -> np.ndarray:
+    """(n, 6) bool: the edges that lie on at least one input->output path with no ``none`` op."""
+    live = np.zeros(ops.shape, dtype=bool)
+    for path in _PATHS:
+        alive = (ops[:, list(path)] != NONE).all(axis=1)
+        for e in path:
+            live[:, e] |= alive
+    return live
 
 
 def _path_encoding(arr: np.ndarray) -> np.ndarray:

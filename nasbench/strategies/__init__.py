@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from nasbench.errors import NasbenchError
-from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy
+from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy, Trial
 
 BUILTIN: dict[str, str] = {
     "random_search": "nasbench.strategies.random_search:RandomSearch",
@@ -64,4 +64,13 @@ def make_strategy(name: str, **params: Any) -> Strategy:
     return cls(**params)
 
 
-__all__ = ["Feedback", "Proposal", "SearchContext", "Strategy", "UnknownStrategy", "make_strategy", "registry"]
+__all__ = [
+    "Feedback",
+    "Proposal",
+    "SearchContext",
+    "Strategy",
+    "Trial",
+    "UnknownStrategy",
+    "make_strategy",
+    "registry",
+]

@@ -1,7 +1,9 @@
 """The ask/tell interface every search strategy implements.
 
 The runner owns the budget, the simulated clock and every benchmark call. A strategy proposes architectures
-(``ask``), hears back their validation score (``tell``) and never sees test metrics: :class:`Feedback` has none.
+(``ask``), hears back the :class:`Trial` the runner made of the proposal and its validation score (``tell``), and
+never sees test metrics: :class:`Feedback` has none. Scores are oriented once, by the runner: a strategy always
+maximises ``Feedback.score`` (a metric whose direction is "min" arrives negated).
 Constructors only store hyperparameters (scikit-learn style); all state is created in :meth:`Strategy.setup`, so a
 strategy object can be configured once and run under many seeds. Strategies must be picklable at any point.
 """
@@ -13,27 +15,40 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench.spaces.nb201 import Arch, NB201Space
+from nasbench.spaces.base import Arch, SearchSpace, require
 
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
     """An architecture to evaluate after ``epoch`` epochs (None: the protocol's search epoch).
 
-    ``resume=True`` says the strategy continues its own earlier training of the same arch (multi-fidelity
-    promotion): the runner then charges only the extra training time beyond the longest run of it so far.
+    ``resume_from`` names an earlier trial (its ``trial_id``) of the same arch at a lower epoch that this one
+    continues (multi-fidelity promotion): the runner then reads the same training seed and charges only the
+    training time from that trial's epoch to this one.
     """
 
     arch: Arch
     epoch: int | None = None
-    resume: bool = False
+    resume_from: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """One evaluation as the runner ran it (as SMAC3's TrialInfo): ids are 0, 1, 2, ... in launch order."""
+
+    trial_id: int
+    arch: Arch  # as validated by the space
+    epoch: int  # the epoch it was read at (the proposal's, or the protocol's search epoch)
+    seed: int | None  # the table seed it was read at (None: the mean over seeds)
+    resume_from: int | None  # the trial it continues, if any
+    started_s: float  # simulated time at launch
 
 
 @dataclass(frozen=True, slots=True)
 class Feedback:
     """What a strategy learns from an evaluation: the validation score, never a test metric."""
 
-    score: float  # the protocol's search metric (val_acc by default), a fraction
+    score: float  # the protocol's search metric, oriented so that higher is better
     epoch: int  # the epoch the score was read at
     cost_s: float  # simulated seconds the evaluation was charged
     finished_at_s: float  # simulated time at which the result arrived
@@ -43,7 +58,7 @@ class Feedback:
 class SearchContext:
     """What a strategy may know about the benchmark: the space and the fidelities it can ask for."""
 
-    space: NB201Space
+    space: SearchSpace
     epochs: tuple[int, ...]  # the epochs a proposal may name
     search_epoch: int  # the epoch of a proposal that names none (the protocol's fidelity)
     workers: int = 1
@@ -55,8 +70,12 @@ class Strategy:
 
     name: ClassVar[str] = ""
     multi_fidelity: ClassVar[bool] = False  # True when it proposes several epochs and needs a multi-epoch store
+    #: capabilities of nasbench.spaces.base the strategy needs from the space (e.g. ("progressive",))
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def setup(self, context: SearchContext, rng: np.random.Generator) -> None:
+        for capability in self.requires:
+            require(context.space, capability, f"strategy {self.name!r}")
         self.context = context
         self.space = context.space
         self.rng = rng
@@ -70,11 +89,11 @@ class Strategy:
         """The next proposal, or None when the strategy must wait for pending results."""
         raise NotImplementedError
 
-    def tell(self, proposal: Proposal, feedback: Feedback) -> None:
+    def tell(self, trial: Trial, feedback: Feedback) -> None:
         """Receive the result of an earlier proposal. Subclasses call ``super().tell`` to track the best."""
         key = (feedback.epoch, feedback.score)
         if self.best_ is None or key > (self.best_[1], self.best_[0]):
-            self.best_ = (feedback.score, feedback.epoch, proposal.arch)
+            self.best_ = (feedback.score, feedback.epoch, trial.arch)
 
     def recommend(self) -> Arch:
         """The architecture the strategy would return now: the best score at the highest epoch told."""
