@@ -6,41 +6,60 @@ simulated time and records trajectories.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from nasbench.errors import InvalidArchitecture, InvalidQuery, MissingResult, UnknownMetric
 from nasbench.spaces import get_space
-from nasbench.spaces.nb201 import Arch, NB201Space
-from nasbench.store.format import METRICS, StoreData, read_store
+from nasbench.spaces.base import Arch, SearchSpace, arch_keys, check_rows
+from nasbench.store.format import METRICS, StoreData, metric_order, read_store
 
 Source = Literal["table", "surrogate"]
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """One answer of a benchmark. Accuracies are fractions in [0, 1]; a metric the benchmark lacks is NaN."""
+    """One answer of a benchmark: ``values`` maps each metric the benchmark holds to its value (NaN where this
+    run lacks it). ``result["val_acc"]`` or ``result.val_acc`` read one; a standard metric (``val_acc``,
+    ``test_acc``, ``train_time_s``, ...) the benchmark does not hold reads as NaN, any other unknown name raises."""
 
-    train_acc: float
-    val_acc: float
-    test_acc: float
-    train_loss: float
-    val_loss: float
-    test_loss: float
-    train_time_s: float  # cumulative training time up to `epoch`
+    values: Mapping[str, float]
     epoch: int
     seed: int | None  # None = mean over the seeds that exist
     source: Source
 
+    def __getitem__(self, metric: str) -> float:
+        try:
+            return self.values[metric]
+        except KeyError:
+            raise UnknownMetric(f"no metric {metric!r} in this result; it has: {', '.join(self.values)}") from None
+
+    def __getattr__(self, name: str) -> float:
+        if name.startswith("__") or name == "values":
+            raise AttributeError(name)
+        try:
+            return self.values[name]
+        except KeyError:
+            if name in METRICS:
+                return math.nan
+            raise AttributeError(f"Result has no metric {name!r}; it has: {', '.join(self.values)}") from None
+
 
 @runtime_checkable
 class Benchmark(Protocol):
-    space: NB201Space
+    """What the runner, strategies' context and surrogates may use: the space, the metrics with their direction
+    ("max" / "min"), the epochs and seeds, and queries."""
+
+    space: SearchSpace
+    metrics: tuple[str, ...]
+    directions: Mapping[str, str]
     epochs: tuple[int, ...]
+    seeds: tuple[int | None, ...]
 
     def query(self, arch: Arch | str, *, epoch: int | None = None, seed: int | None = None) -> Result: ...
 
@@ -65,25 +84,26 @@ class TabularBenchmark:
         self.protocol = data.protocol
         self.epochs = tuple(data.epochs)
         self.seeds = tuple(data.seeds)
-        self.metrics = tuple(m for m in METRICS if m in data.metrics)
+        self.metrics = metric_order(data.metrics)
+        self.directions = {m: data.directions[m] for m in self.metrics}
+        self.defaults: dict[str, Any] = dict(data.defaults)
         self.iso_shared = data.iso_shared
         self._epoch_pos = {e: i for i, e in enumerate(self.epochs)}
         self._seed_pos = {s: i for i, s in enumerate(self.seeds) if s is not None}
-        archs = [tuple(a) for a in np.asarray(data.archs, dtype=np.int64).tolist()]
+        self._metric_pos = {m: i for i, m in enumerate(self.metrics)}
+        arch_array = np.asarray(data.archs, dtype=np.int64).reshape(-1, len(self.space.choices))
+        archs = [tuple(a) for a in arch_array.tolist()]
         self._archs = archs
         self._rows = {a: i for i, a in enumerate(archs)}
-        # Row of every arch index of the space, or -1; lets query_many look up arrays of archs vectorized.
-        self._row_of_index = np.full(self.space.size, -1, dtype=np.int64)
-        self._row_of_index[self.space.indices(archs)] = np.arange(len(archs))
-        # (N, S, T, M) float32 in METRICS order, NaN for metrics the store lacks, and its mean over the seeds that
-        # exist (N, T, M). float32 like the store: a 200-epoch, 3-seed NATS store stays ~0.35 GB, not ~1 GB.
+        # The rows are sorted, so their int keys are too: query_many finds arrays of archs by binary search.
+        self._keys = arch_keys(self.space, arch_array)
+        # (N, S, T, M) float32 in `metrics` order and its mean over the seeds that exist (N, T, M). float32 like
+        # the store: a 200-epoch, 3-seed NATS store stays ~0.35 GB, not ~1 GB.
         n, s, t = len(archs), len(self.seeds), len(self.epochs)
-        full = np.full((n, s, t, len(METRICS)), np.nan, dtype=np.float32)
-        mean = np.full((n, t, len(METRICS)), np.nan, dtype=np.float32)
+        full = np.full((n, s, t, len(self.metrics)), np.nan, dtype=np.float32)
+        mean = np.full((n, t, len(self.metrics)), np.nan, dtype=np.float32)
         present = np.zeros((n, s, t), dtype=bool)
-        for m, metric in enumerate(METRICS):
-            if metric not in data.metrics:
-                continue
+        for m, metric in enumerate(self.metrics):
             values = np.asarray(data.metrics[metric], dtype=np.float32)
             full[..., m] = values
             finite = np.isfinite(values)
@@ -131,9 +151,11 @@ class TabularBenchmark:
         try:
             return self._rows[key]
         except KeyError:
+            size = getattr(self.space, "size", None)
+            of = f" of {size:,}" if size is not None else ""
             raise MissingResult(
-                f"{self.space.to_str(valid)} is not in this store ({len(self)} of {self.space.size} "
-                f"{self.space.name} cells were trained)"
+                f"{self.space.to_str(valid)} is not in this store ({len(self):,}{of} {self.space.name} "
+                "architectures were trained)"
             ) from None
 
     def _epoch_index(self, epoch: int | None) -> int:
@@ -171,7 +193,7 @@ class TabularBenchmark:
             if not self._has_any_full[row, s, t]:
                 raise self._missing(row, t, seed)
             values = self._full[row, s, t].tolist()
-        return Result(*values, self.epochs[t], seed, "table")
+        return Result(dict(zip(self.metrics, values, strict=True)), self.epochs[t], seed, "table")
 
     def _missing(self, row: int, t: int, seed: int | None) -> MissingResult:
         which = "any seed" if seed is None else f"seed {seed}"
@@ -191,22 +213,18 @@ class TabularBenchmark:
         rows = self.rows(archs)
         t = self._epoch_index(epoch)
         metrics = self.metrics if metrics is None else tuple(metrics)
-        cols = [self._metric_index(m) for m in metrics]
+        cols = [self.metric_index(m) for m in metrics]
         block = self._mean[rows, t] if seed is None else self._full[rows, self._seed_index(seed), t]
         return {m: block[:, c].astype(np.float64) for m, c in zip(metrics, cols, strict=True)}
 
     def rows(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Row of each arch in the table; raises :class:`MissingResult` naming the first absent one."""
         if isinstance(archs, np.ndarray) and archs.ndim == 2 and not self.iso_shared:
-            if archs.shape[1] != self.space.num_edges or (
-                archs.size and (archs.min() < 0 or archs.max() >= self.space.num_ops)
-            ):
-                raise InvalidArchitecture(
-                    f"expected an (n, {self.space.num_edges}) array of op indices in 0..{self.space.num_ops - 1}"
-                )
-            rows = self._row_of_index[self.space.indices(archs)]
-            if (rows < 0).any():
-                self._row(tuple(archs[int(np.argmax(rows < 0))]))  # raises with a clear message
+            keys = arch_keys(self.space, check_rows(self.space, archs))
+            rows = np.minimum(np.searchsorted(self._keys, keys), max(len(self._keys) - 1, 0))
+            absent = (self._keys[rows] != keys) if len(self._keys) else np.ones(len(keys), dtype=bool)
+            if absent.any():
+                self._row(tuple(archs[int(np.argmax(absent))].tolist()))  # raises with a clear message
             return rows
         get = self._rows.get
         rows_list = [get(a) if type(a) is tuple else None for a in archs]
@@ -214,14 +232,15 @@ class TabularBenchmark:
             rows_list = [r if r is not None else self._row(a) for r, a in zip(rows_list, archs, strict=True)]
         return np.asarray(rows_list, dtype=np.int64)
 
-    def _metric_index(self, metric: str) -> int:
-        if metric not in self.metrics:
-            raise UnknownMetric(f"unknown metric {metric!r}; this store holds: {', '.join(self.metrics)}")
-        return METRICS.index(metric)
+    def metric_index(self, metric: str) -> int:
+        try:
+            return self._metric_pos[metric]
+        except (KeyError, TypeError):
+            raise UnknownMetric(f"unknown metric {metric!r}; this store holds: {', '.join(self.metrics)}") from None
 
     def table(self, metric: str, *, epoch: int | None = None, seed: int | None = None) -> np.ndarray:
         """One metric for every stored arch (in :meth:`archs` order): the raw material of regret and ranking."""
-        c = self._metric_index(metric)
+        c = self.metric_index(metric)
         t = self._epoch_index(epoch)
         return (self._mean[:, t, c] if seed is None else self._full[:, self._seed_index(seed), t, c]).astype(np.float64)
 
@@ -235,11 +254,12 @@ class TabularBenchmark:
             ) from None
 
     def best(self, metric: str, *, epoch: int | None = None) -> tuple[Arch, float]:
-        """The arch with the highest mean ``metric`` at ``epoch`` and that value (NaN rows ignored)."""
+        """The arch with the best mean ``metric`` at ``epoch`` (highest or lowest, by the metric's direction) and
+        that value (NaN rows ignored; ties go to the first row)."""
         values = self.table(metric, epoch=epoch)
         if not np.isfinite(values).any():
             raise MissingResult(f"no {metric} at epoch {epoch} in this store")
-        row = int(np.nanargmax(values))
+        row = int(np.nanargmax(values) if self.directions[metric] == "max" else np.nanargmin(values))
         return self._archs[row], float(values[row])
 
     def __repr__(self) -> str:

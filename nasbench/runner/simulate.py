@@ -17,8 +17,8 @@ import numpy as np
 
 from nasbench.benchmark import Benchmark
 from nasbench.errors import InvalidQuery, MissingResult, UnknownMetric
-from nasbench.spaces.nb201 import Arch
-from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy
+from nasbench.spaces.base import Arch
+from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy, Trial
 
 
 def default_noise(bench: Benchmark) -> Literal["mean", "sample"]:
@@ -31,23 +31,29 @@ class Protocol:
     """What a strategy sees and how its result is scored.
 
     The NAS-Bench-201 paper's protocol: search on ``val_acc`` after 12 epochs, score the incumbent (best validation
-    so far) by ``test_acc`` after 200 epochs. ``noise="sample"`` draws one of the store's training seeds per
-    evaluation (a promoted run keeps its seed); ``"mean"`` reads the mean over seeds.
+    so far) by ``test_acc`` after 200 epochs. A field left None takes the store's default (``bench.defaults``),
+    else ``val_acc`` / ``test_acc`` and the benchmark's last epoch. ``noise="sample"`` draws one of the store's
+    training seeds per evaluation (a promoted run keeps its seed); ``"mean"`` reads the mean over seeds. Each
+    metric is oriented by its direction: the strategy maximises ``score`` (negated for a "min" metric) and the
+    incumbent is the best so oriented.
     """
 
-    search_metric: str = "val_acc"
-    search_epoch: int | None = None  # None: the benchmark's only epoch, or its last for multi-fidelity use
-    score_metric: str = "test_acc"
-    score_epoch: int | None = None  # None: the benchmark's last epoch
+    search_metric: str | None = None
+    search_epoch: int | None = None
+    score_metric: str | None = None
+    score_epoch: int | None = None
     noise: Literal["mean", "sample"] = "mean"
 
     def resolved(self, bench: Benchmark) -> Protocol:
-        """This protocol with epochs filled in and checked against ``bench``."""
-        for metric in (self.search_metric, self.score_metric):
+        """This protocol with every field filled in and checked against ``bench``."""
+        defaults = getattr(bench, "defaults", {}) or {}
+        search_metric = self.search_metric or defaults.get("search_metric", "val_acc")
+        score_metric = self.score_metric or defaults.get("score_metric", "test_acc")
+        for metric in (search_metric, score_metric):
             if metric not in bench.metrics:
                 raise UnknownMetric(f"the benchmark has no metric {metric!r}; it has: {', '.join(bench.metrics)}")
-        search_epoch = self.search_epoch if self.search_epoch is not None else bench.epochs[-1]
-        score_epoch = self.score_epoch if self.score_epoch is not None else bench.epochs[-1]
+        search_epoch = _pick(self.search_epoch, defaults.get("search_epoch"), bench.epochs[-1])
+        score_epoch = _pick(self.score_epoch, defaults.get("score_epoch"), bench.epochs[-1])
         for name, epoch in (("search_epoch", search_epoch), ("score_epoch", score_epoch)):
             if epoch not in bench.epochs:
                 raise MissingResult(
@@ -58,7 +64,11 @@ class Protocol:
             raise InvalidQuery(f"noise must be 'mean' or 'sample', got {self.noise!r}")
         if self.noise == "sample" and not [s for s in bench.seeds if s is not None]:
             raise InvalidQuery("noise='sample' needs a benchmark with named training seeds; this one has means only")
-        return Protocol(self.search_metric, search_epoch, self.score_metric, score_epoch, self.noise)
+        return Protocol(search_metric, search_epoch, score_metric, score_epoch, self.noise)
+
+
+def _pick(*values: int | None) -> int:
+    return next(v for v in values if v is not None)
 
 
 @dataclass(frozen=True)
@@ -80,16 +90,20 @@ class Budget:
 
 @dataclass
 class Trajectory:
-    """Everything one run did, in the order results arrived. Archs are space indices (``space.from_index``)."""
+    """Everything one run did, one entry per trial in the order results arrived. Architectures are the space's
+    official strings (``space.from_str`` reads them back); scores are in the metrics' own units and directions."""
 
     strategy: str
     seed: int
-    arch: list[int] = field(default_factory=list)
+    trial_id: list[int] = field(default_factory=list)  # the runner's id of each trial, in launch order
+    arch: list[str] = field(default_factory=list)
     epoch: list[int] = field(default_factory=list)
+    table_seed: list[int | None] = field(default_factory=list)  # the table seed read (None: mean over seeds)
+    resume_from: list[int | None] = field(default_factory=list)  # the trial a promotion continued
     score: list[float] = field(default_factory=list)  # search metric (validation), what the strategy saw
     cost_s: list[float] = field(default_factory=list)  # simulated time charged for the evaluation
     finished_s: list[float] = field(default_factory=list)  # simulated clock when the result arrived
-    incumbent: list[int] = field(default_factory=list)  # best (epoch, score) so far
+    incumbent: list[str] = field(default_factory=list)  # best (epoch, oriented score) so far
     incumbent_score: list[float] = field(default_factory=list)  # its score metric (test), never shown to strategy
     overhead_s: float = 0.0  # real seconds spent inside the strategy's ask/tell
     wall_s: float = 0.0  # real seconds of the whole run
@@ -121,6 +135,7 @@ def run_search(
     has_time = "train_time_s" in bench.metrics
     if budget.time_s is not None and not has_time:
         raise InvalidQuery("a simulated-time budget needs a benchmark with train_time_s; use an evaluation budget")
+    sign = 1.0 if bench.directions[protocol.search_metric] == "max" else -1.0
     strategy_seq, noise_seq = np.random.SeedSequence(seed).spawn(2)
     noise_rng = np.random.default_rng(noise_seq)
     named_seeds = [s for s in bench.seeds if s is not None]
@@ -136,20 +151,21 @@ def run_search(
         np.random.default_rng(strategy_seq),
     )
     traj = Trajectory(strategy=label or strategy.name, seed=seed, time_unit="s" if has_time else "evaluation")
-    trained: dict[Arch, tuple[float, int | None]] = {}  # arch -> (cumulative time trained so far, its seed)
+    trials: list[Trial] = []
+    told: set[int] = set()
+    trained_s: dict[int, float] = {}  # trial id -> cumulative training time it reached
     score_cache: dict[Arch, float] = {}
-    # (finish time, launch order, proposal, arch, arch index, score, epoch, cost): ordered by finish, then launch
-    events: list[tuple[float, int, Proposal, Arch, int, float, int, float]] = []
+    strings: dict[Arch, str] = {}
+    # (finish time, trial id, trial, raw score, cost): ordered by finish, then launch
+    events: list[tuple[float, int, Trial, float, float]] = []
     clock = 0.0
-    launched = 0
     overhead = 0.0
     best_key: tuple[int, float] | None = None
     best_arch: Arch | None = None
-    best_index = -1
     wall_start = time.perf_counter()
 
     def may_launch() -> bool:
-        if budget.evaluations is not None and launched >= budget.evaluations:
+        if budget.evaluations is not None and len(trials) >= budget.evaluations:
             return False
         return budget.time_s is None or clock < budget.time_s
 
@@ -166,57 +182,90 @@ def run_search(
                 break
             arch = space.validate(proposal.arch)
             epoch = proposal.epoch if proposal.epoch is not None else protocol.search_epoch
-            prior_time, prior_seed = trained.get(arch, (0.0, None))
-            if proposal.resume and prior_seed is not None:
-                run_seed: int | None = prior_seed
+            parent = _parent(proposal, arch, epoch, trials, told, strategy)
+            if parent is not None:
+                run_seed: int | None = parent.seed
             elif protocol.noise == "sample":
                 run_seed = int(named_seeds[noise_rng.integers(len(named_seeds))])
             else:
                 run_seed = None
             result = bench.query(arch, epoch=epoch, seed=run_seed)
-            score = getattr(result, protocol.search_metric)
-            if math.isnan(score):
+            value = result[protocol.search_metric]
+            if math.isnan(value):
                 raise MissingResult(
                     f"the benchmark has no {protocol.search_metric} for {space.to_str(arch)} at epoch {epoch}"
                 )
+            trial = Trial(len(trials), arch, epoch, run_seed, None if parent is None else parent.trial_id, clock)
             if has_time:
-                cost = result.train_time_s - (prior_time if proposal.resume else 0.0)
-                cost = max(cost, 0.0)
-                trained[arch] = (max(prior_time, result.train_time_s), run_seed)
+                before = trained_s[parent.trial_id] if parent is not None else 0.0
+                cost = max(result.train_time_s - before, 0.0)
+                trained_s[trial.trial_id] = result.train_time_s
             else:
                 cost = 1.0
-            launched += 1
-            heapq.heappush(events, (clock + cost, launched, proposal, arch, space.index(arch), score, epoch, cost))
+            trials.append(trial)
+            heapq.heappush(events, (clock + cost, trial.trial_id, trial, value, cost))
         if not events:
             break
-        finish, _, proposal, arch, index, score, epoch, cost = heapq.heappop(events)
+        finish, _, trial, value, cost = heapq.heappop(events)
         if budget.time_s is not None and finish > budget.time_s:
             break  # this and every later result arrives after the budget
         clock = max(clock, finish)
+        told.add(trial.trial_id)
         t0 = time.perf_counter()
-        strategy.tell(proposal, Feedback(score=score, epoch=epoch, cost_s=cost, finished_at_s=clock))
+        strategy.tell(trial, Feedback(score=sign * value, epoch=trial.epoch, cost_s=cost, finished_at_s=clock))
         spent = time.perf_counter() - t0
         overhead += spent
         if charge_overhead:
             clock += spent
-        if best_key is None or (epoch, score) > best_key:
-            best_key, best_arch, best_index = (epoch, score), arch, index
+        key = (trial.epoch, sign * value)
+        if best_key is None or key > best_key:
+            best_key, best_arch = key, trial.arch
             if best_arch not in score_cache:
                 score_cache[best_arch] = _score(bench, best_arch, protocol)
-        traj.arch.append(index)
-        traj.epoch.append(epoch)
-        traj.score.append(score)
+        assert best_arch is not None
+        if trial.arch not in strings:
+            strings[trial.arch] = space.to_str(trial.arch)
+        traj.trial_id.append(trial.trial_id)
+        traj.arch.append(strings[trial.arch])
+        traj.epoch.append(trial.epoch)
+        traj.table_seed.append(trial.seed)
+        traj.resume_from.append(trial.resume_from)
+        traj.score.append(value)
         traj.cost_s.append(cost)
         traj.finished_s.append(clock)
-        traj.incumbent.append(best_index)
+        traj.incumbent.append(strings[best_arch])
         traj.incumbent_score.append(score_cache[best_arch])
     traj.overhead_s = overhead
     traj.wall_s = time.perf_counter() - wall_start
     return traj
 
 
+def _parent(
+    proposal: Proposal, arch: Arch, epoch: int, trials: list[Trial], told: set[int], strategy: Strategy
+) -> Trial | None:
+    """The trial a promotion continues, checked: a told trial of the same arch at a lower epoch."""
+    if proposal.resume_from is None:
+        return None
+    tid = proposal.resume_from
+    parent = trials[tid] if isinstance(tid, int) and 0 <= tid < len(trials) else None
+    problem = (
+        "is not a trial of this run"
+        if parent is None
+        else "has not finished yet"
+        if tid not in told
+        else f"evaluated another architecture ({parent.arch})"
+        if parent.arch != arch
+        else f"is already at epoch {parent.epoch}, not below {epoch}"
+        if parent.epoch >= epoch
+        else None
+    )
+    if problem:
+        raise InvalidQuery(f"{strategy.name}: resume_from={tid!r} for {arch} at epoch {epoch}: trial {tid} {problem}")
+    return parent
+
+
 def _score(bench: Benchmark, arch: Arch, protocol: Protocol) -> float:
-    value = getattr(bench.query(arch, epoch=protocol.score_epoch), protocol.score_metric)
+    value = bench.query(arch, epoch=protocol.score_epoch)[protocol.score_metric]  # type: ignore[index]
     if math.isnan(value):
         raise MissingResult(
             f"the benchmark has no {protocol.score_metric} for {bench.space.to_str(arch)} at epoch "

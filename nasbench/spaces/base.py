@@ -37,7 +37,9 @@ class SearchSpace(Protocol):
     options: tuple[tuple[str, ...], ...]
     encodings: tuple[str, ...]  # the kinds :meth:`encode` accepts; "onehot" is always one
 
-    def validate(self, obj: object) -> Arch: ...  # tuple / array row / official string -> Arch, else InvalidArchitecture
+    def validate(
+        self, obj: object
+    ) -> Arch: ...  # tuple / array row / official string -> Arch, else InvalidArchitecture
     def canonical(self, arch: Arch) -> Arch: ...  # isomorphism / pruning representative (identity where none)
     def sample(self, rng: np.random.Generator) -> Arch: ...
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch: ...
@@ -208,7 +210,7 @@ class DiscreteSpace:
     # ---- random moves ---------------------------------------------------------------------------------------
 
     def sample(self, rng: np.random.Generator) -> Arch:
-        """Uniform per decision, rejecting invalid draws (:class:`EnumerableSpace` samples uniformly over valid archs)."""
+        """Uniform per decision, rejecting invalid draws (an :class:`EnumerableSpace` is uniform over valid archs)."""
         for _ in range(100_000):
             arch = tuple(int(rng.integers(n)) for n in self.choices)
             if self.invalid_reason(arch) is None:

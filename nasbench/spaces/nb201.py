@@ -352,7 +352,10 @@ def _onehot(arr: np.ndarray) -> np.ndarray:
 def _add_op(arch: Arch) -> list[Arch]:
     """Cells with one more operation: one ``none`` edge of ``arch`` set to each other op."""
     return [
-        (*arch[:edge], op, *arch[edge + 1 :]) for edge in range(NUM_EDGES) if arch[edge] == NONE for op in range(1, NUM_OPS)
+        (*arch[:edge], op, *arch[edge + 1 :])
+        for edge in range(NUM_EDGES)
+        if arch[edge] == NONE
+        for op in range(1, NUM_OPS)
     ]
 
 

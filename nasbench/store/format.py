@@ -1,16 +1,20 @@
 """The benchmark store: one HDF5 file per (search space, dataset, training protocol).
 
-Layout (schema version 1)::
+Layout (schema version 2)::
 
-    attrs     schema_version (int), space, dataset (str), protocol, provenance (JSON objects),
+    attrs     schema_version (int), space, dataset (str), protocol, provenance, defaults (JSON objects),
               seeds (JSON list: int seeds, or a single null = "mean over seeds the source did not name"),
               epochs (int array, strictly increasing; epoch e = after e completed epochs), iso_shared (bool)
-    /archs            (N, E) int8     op indices, unique, sorted lexicographically
-    /metrics/<name>   (N, S, T) float32   train/val/test acc (fractions) and loss, train_time_s (cumulative)
-    /static/<name>    (N,) float32    params, flops, ...
+    /archs            (N, W) int8/int16   one value per decision of the space, in range of its ``choices``,
+                                          unique, sorted lexicographically
+    /metrics/<name>   (N, S, T) float32   attr ``direction`` "max" | "min"; e.g. val_acc (fraction), val_l2_loss,
+                                          train_time_s (cumulative)
+    /static/<name>    (N,) float32    params_m, flops_m, device latencies, ...
 
 Missing results are NaN, never filled. ``iso_shared`` means only one cell per isomorphism class was trained and
-stands for its whole class; readers then look up the canonical form of a queried cell.
+stands for its whole class; readers then look up the canonical form of a queried cell. ``defaults`` is the
+store's default experiment protocol (e.g. search and score on the same metric when the source has no test split).
+Schema 1 (NB201 only, the seven standard metrics, no directions or defaults) is still read.
 
 Writers build the whole content in memory, write it to a temporary file beside the target and rename it, so a
 killed writer never leaves a half-written store.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,15 +32,37 @@ from typing import Any
 import numpy as np
 
 from nasbench.atomic import atomic_path
-from nasbench.errors import StoreError
+from nasbench.errors import InvalidArchitecture, StoreError
 from nasbench.spaces import get_space
+from nasbench.spaces.base import arch_keys, check_rows
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 ACCURACY_METRICS = ("train_acc", "val_acc", "test_acc")
 LOSS_METRICS = ("train_loss", "val_loss", "test_loss")
+#: The metrics a trained store holds, in the order listings show them; any other snake_case name is allowed too.
 METRICS = ACCURACY_METRICS + LOSS_METRICS + ("train_time_s",)
-STATIC = ("params", "flops")
+DIRECTIONS = ("max", "min")
+PROTOCOL_KEYS = ("search_metric", "score_metric", "search_epoch", "score_epoch", "noise")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_MINIMISED_SUFFIXES = ("_loss", "_time_s", "_ms", "_mse", "_mae", "_mj", "_error")
 _REQUIRED_ATTRS = ("schema_version", "space", "dataset", "protocol", "provenance", "seeds", "epochs")
+
+
+def default_direction(metric: str) -> str | None:
+    """The direction a metric's name implies: ``*_acc`` is maximised; losses, errors, times, latencies (``_ms``)
+    and energies (``_mj``) are minimised; any other name has none and must be given explicitly."""
+    if metric.endswith("_acc"):
+        return "max"
+    if metric.endswith(_MINIMISED_SUFFIXES):
+        return "min"
+    return None
+
+
+def metric_order(names: Any) -> tuple[str, ...]:
+    """Metric names in listing order: the standard metrics first, then the rest alphabetically."""
+    names = set(names)
+    return tuple(m for m in METRICS if m in names) + tuple(sorted(names - set(METRICS)))
 
 
 @dataclass
@@ -53,20 +80,22 @@ class StoreData:
     static: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N,) float32
     provenance: dict[str, Any] = field(default_factory=dict)
     iso_shared: bool = False
+    directions: dict[str, str] = field(default_factory=dict)  # metric -> "max" | "min"; defaults from the name
+    defaults: dict[str, Any] = field(default_factory=dict)  # the store's default protocol (PROTOCOL_KEYS)
 
     def validate(self) -> StoreData:
-        """Check every invariant of the schema; raise :class:`StoreError` naming the first violation."""
+        """Check every invariant of the schema; raise :class:`StoreError` naming the first violation. Fills
+        ``directions`` of metrics whose name implies one."""
         try:
             space = get_space(self.space)
         except Exception as exc:
             raise StoreError(str(exc)) from None
         archs = np.asarray(self.archs)
-        if archs.ndim != 2 or archs.shape[1] != space.num_edges:
-            raise StoreError(f"/archs must have shape (N, {space.num_edges}) for {self.space}, got {archs.shape}")
-        if archs.size and (archs.min() < 0 or archs.max() >= space.num_ops):
-            raise StoreError(f"/archs holds op indices outside 0..{space.num_ops - 1}")
-        ids = space.indices(archs) if len(archs) else np.zeros(0, dtype=np.int64)
-        if np.any(np.diff(ids) <= 0):
+        try:
+            rows = check_rows(space, archs, what="/archs")
+        except InvalidArchitecture as exc:
+            raise StoreError(str(exc)) from None
+        if np.any(np.diff(arch_keys(space, rows)) <= 0):
             raise StoreError("/archs must be unique and sorted lexicographically")
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise StoreError(f"seeds must be a non-empty list of distinct seeds, got {list(self.seeds)}")
@@ -79,14 +108,26 @@ class StoreData:
         if not self.metrics:
             raise StoreError("a store must hold at least one metric")
         expected = (len(archs), len(self.seeds), len(self.epochs))
+        for name in self.directions:
+            if name not in self.metrics:
+                raise StoreError(f"directions names {name!r}, which is not a metric of the store")
         for name, values in self.metrics.items():
-            if name not in METRICS:
-                raise StoreError(f"unknown metric /metrics/{name}; a store may hold: {', '.join(METRICS)}")
+            if not _NAME.match(name):
+                raise StoreError(f"metric name {name!r} must be snake_case: a-z, 0-9 and _, starting with a letter")
+            direction = self.directions.get(name) or default_direction(name)
+            if direction not in DIRECTIONS:
+                raise StoreError(
+                    f"metric {name!r} needs a direction: directions={{{name!r}: 'max' or 'min'}} "
+                    f"(got {direction!r}; only names ending in _acc, or in {', '.join(_MINIMISED_SUFFIXES)}, imply one)"
+                )
+            self.directions[name] = direction
             if values.shape != expected:
                 raise StoreError(
                     f"/metrics/{name} has shape {values.shape}, expected (archs, seeds, epochs) = {expected}"
                 )
-            if name in ACCURACY_METRICS:
+            if np.isinf(values).any():
+                raise StoreError(f"/metrics/{name} holds an infinite value; missing results are NaN")
+            if name.endswith("_acc"):
                 finite = values[np.isfinite(values)]
                 if finite.size and (finite.min() < 0 or finite.max() > 1):
                     raise StoreError(
@@ -94,8 +135,19 @@ class StoreData:
                         "(percentages must be divided by 100 on import)"
                     )
         for name, values in self.static.items():
+            if not _NAME.match(name):
+                raise StoreError(f"static name {name!r} must be snake_case: a-z, 0-9 and _, starting with a letter")
             if values.shape != (len(archs),):
                 raise StoreError(f"/static/{name} has shape {values.shape}, expected ({len(archs)},)")
+        unknown = sorted(set(self.defaults) - set(PROTOCOL_KEYS))
+        if unknown:
+            raise StoreError(f"defaults has unknown key(s) {unknown}; allowed: {', '.join(PROTOCOL_KEYS)}")
+        for key in ("search_metric", "score_metric"):
+            if key in self.defaults and self.defaults[key] not in self.metrics:
+                raise StoreError(f"defaults.{key} = {self.defaults[key]!r} is not a metric of the store")
+        for key in ("search_epoch", "score_epoch"):
+            if key in self.defaults and self.defaults[key] not in self.epochs:
+                raise StoreError(f"defaults.{key} = {self.defaults[key]!r} is not an epoch of the store")
         return self
 
 
@@ -125,11 +177,15 @@ def _write(path: Path, data: StoreData) -> None:
         f.attrs["seeds"] = json.dumps(list(data.seeds))
         f.attrs["epochs"] = np.asarray(data.epochs, dtype=np.int64)
         f.attrs["iso_shared"] = bool(data.iso_shared)
-        f.create_dataset("archs", data=np.asarray(data.archs, dtype=np.int8))
+        f.attrs["defaults"] = json.dumps(data.defaults, sort_keys=True)
+        dtype = np.int8 if max(get_space(data.space).choices) <= 127 else np.int16
+        f.create_dataset("archs", data=np.asarray(data.archs, dtype=dtype))
         for group, arrays in (("metrics", data.metrics), ("static", data.static)):
             g = f.create_group(group)
             for name, values in sorted(arrays.items()):
-                g.create_dataset(name, data=np.asarray(values, dtype=np.float32), compression="gzip", shuffle=True)
+                ds = g.create_dataset(name, data=np.asarray(values, dtype=np.float32), compression="gzip", shuffle=True)
+                if group == "metrics":
+                    ds.attrs["direction"] = data.directions[name]
 
 
 def read_store(path: str | os.PathLike[str]) -> StoreData:
@@ -158,9 +214,10 @@ def _read_open_file(f: Any, path: Path) -> StoreData:
     if missing:
         raise StoreError(f"{path} is not a nasbench store: missing attribute(s) {', '.join(missing)}")
     version = int(f.attrs["schema_version"])
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise StoreError(
-            f"{path} has store schema version {version}; this nasbench reads version {SCHEMA_VERSION} only"
+            f"{path} has store schema version {version}; this nasbench reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
     for name in ("archs", "metrics"):
         if name not in f:
@@ -176,7 +233,11 @@ def _read_open_file(f: Any, path: Path) -> StoreData:
         archs=f["archs"][()],
         metrics={name: ds[()] for name, ds in f["metrics"].items()},
         static={name: ds[()] for name, ds in f["static"].items()} if "static" in f else {},
+        directions={name: str(ds.attrs["direction"]) for name, ds in f["metrics"].items() if "direction" in ds.attrs},
+        defaults=json.loads(f.attrs["defaults"]) if "defaults" in f.attrs else {},
     )
+    if version == 1 and set(data.metrics) - set(METRICS):
+        raise StoreError(f"{path}: a schema-1 store holds only {', '.join(METRICS)}")
     try:
         return data.validate()
     except StoreError as exc:
