@@ -97,7 +97,7 @@ def test_pairwise_wilcoxon_orients_and_adjusts():
     scores = np.column_stack([base + lead, base, base])  # column 0 dominates; 1 and 2 identical
     pairs = {(p.a, p.b): p for p in pairwise_wilcoxon(scores)}
     assert set(pairs) == {(0, 1), (0, 2), (1, 2)}
-    assert pairs[(0, 1)].wins == 20 and pairs[(0, 1)].mean_diff == pytest.approx(lead.mean())
+    assert pairs[(0, 1)].wins == 20 and pairs[(0, 1)].mean_lead == pytest.approx(lead.mean())
     # exact two-sided p with 20 wins of 20 is 2 / 2**20; Holm multiplies the smallest by 3
     assert pairs[(0, 1)].pvalue == pytest.approx(2 / 2**20)
     assert pairs[(0, 1)].p_holm == pytest.approx(3 * 2 / 2**20)
@@ -108,3 +108,17 @@ def test_cd_cliques_are_maximal_runs_below_the_critical_difference():
     assert cd_cliques(np.array([2.0, 1.0, 1.2, 3.5]), 1.0) == [(0, 1), (1, 2)]
     assert cd_cliques(np.array([1.0, 2.0, 3.0]), 0.5) == []
     assert cd_cliques(np.array([1.0, 1.1, 1.2]), 0.5) == [(0, 2)]
+
+
+def test_min_direction_ranks_the_lowest_first_and_orients_leads():
+    losses = np.array([[0.1, 0.3, 0.2], [0.2, 0.4, math.nan]])
+    np.testing.assert_allclose(rank_rows(losses, "min"), [[1, 3, 2], [1, 2, 3]])  # NaN still last
+    up, down = friedman(losses[:1].repeat(3, axis=0)), friedman(losses[:1].repeat(3, axis=0), "min")
+    assert up.statistic == down.statistic
+    np.testing.assert_allclose(down.avg_ranks, [1, 3, 2])
+    pairs = {(p.a, p.b): p for p in pairwise_wilcoxon(losses, "min")}
+    first = pairs[(0, 1)]  # 0.1 vs 0.3 and 0.2 vs 0.4: strategy 0 is 0.2 lower, so it leads and wins
+    assert first.mean_lead == pytest.approx(0.2) and (first.wins, first.losses) == (2, 0)
+    assert first.pvalue == pairwise_wilcoxon(losses)[0].pvalue  # the two-sided test does not depend on it
+    with pytest.raises(ValueError, match="'max' or 'min'"):
+        rank_rows(losses, "lower")

@@ -8,6 +8,8 @@ import pytest
 from nasbench.analysis.summary import analyze, pair_between
 from nasbench.runner.simulate import Trajectory
 
+OPTIMUM_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
 
 def _config(labels, optimum=0.95, time_unit="evaluation", workers=1):
     return {
@@ -16,7 +18,7 @@ def _config(labels, optimum=0.95, time_unit="evaluation", workers=1):
         "protocol": {"search_metric": "val_acc", "search_epoch": 12, "score_metric": "test_acc", "score_epoch": 200},
         "budget": {"evaluations": 20, "time_s": None},
         "workers": workers,
-        "optimum": {"score": optimum, "arch": 0} if optimum is not None else None,
+        "optimum": {"score": optimum, "arch": OPTIMUM_ARCH} if optimum is not None else None,
         "time_unit": time_unit,
         "benchmark": {"space": "nb201", "dataset": "synthetic"},
     }
@@ -25,10 +27,12 @@ def _config(labels, optimum=0.95, time_unit="evaluation", workers=1):
 def _run(label, seed, finals, evals=20, step=1.0):
     """A run whose incumbent climbs linearly to ``finals`` over ``evals`` results, one every ``step`` s."""
     inc = list(np.linspace(0.5, finals, evals))
+    archs = [f"arch{i}" for i in range(evals)]
     return Trajectory(
-        strategy=label, seed=seed, arch=list(range(evals)), epoch=[12] * evals, score=inc,
-        cost_s=[step] * evals, finished_s=list(step * np.arange(1, evals + 1)), incumbent=list(range(evals)),
-        incumbent_score=inc, overhead_s=0.002 * evals, wall_s=0.01,
+        strategy=label, seed=seed, trial_id=list(range(evals)), arch=archs, epoch=[12] * evals,
+        table_seed=[None] * evals, resume_from=[None] * evals, score=inc, cost_s=[step] * evals,
+        finished_s=list(step * np.arange(1, evals + 1)), incumbent=archs, incumbent_score=inc,
+        overhead_s=0.002 * evals, wall_s=0.01,
     )  # fmt: skip
 
 
@@ -49,9 +53,9 @@ def test_dominating_strategy_ranks_first_and_is_significant():
     assert a.conclusion.startswith("better is best")
     assert "its lead over random_search is significant" in a.conclusion
     row = a.table[0]
-    assert row.mean_pct == pytest.approx(100 * finals["better"].mean())
-    assert row.std_pct == pytest.approx(100 * finals["better"].std(ddof=1))
-    assert row.regret_pct == pytest.approx(95.0 - row.mean_pct)
+    assert row.mean == pytest.approx(100 * finals["better"].mean())
+    assert row.std == pytest.approx(100 * finals["better"].std(ddof=1))
+    assert row.regret == pytest.approx(95.0 - row.mean)
     assert row.evaluations == 20 and row.overhead_ms_per_eval == pytest.approx(2.0)
     # the final rank curve agrees with the Friedman ranks
     assert a.rank_curves["better"].mean[-1] == 1.0 and a.rank_curves["worse"].mean[-1] == 3.0
@@ -83,9 +87,9 @@ def test_tests_use_only_seeds_every_strategy_finished():
     assert {r.label: r.runs for r in a.table} == {"a": 5, "b": 3}  # the table uses every run
     assert any("left out of the tests" in n for n in a.notes)
     lead = pair_between(a, "a", "b")
-    assert lead is not None and lead.wins == 3 and lead.mean_diff > 0
+    assert lead is not None and lead.wins == 3 and lead.mean_lead > 0
     back = pair_between(a, "b", "a")
-    assert back is not None and back.losses == 3 and back.mean_diff < 0
+    assert back is not None and back.losses == 3 and back.mean_lead < 0
 
 
 def test_time_curves_only_when_time_is_not_the_evaluation_count():
@@ -101,7 +105,7 @@ def test_time_curves_only_when_time_is_not_the_evaluation_count():
 def test_unknown_optimum_leaves_regret_out():
     finals = {"a": np.full(3, 0.93), "b": np.full(3, 0.92)}
     a = analyze(_config(list(finals), optimum=None), _runs(finals))
-    assert a.optimum is None and np.isnan(a.table[0].regret_pct)
+    assert a.optimum is None and np.isnan(a.table[0].regret)
 
 
 def test_time_curve_starts_once_every_run_has_a_result():
@@ -119,7 +123,7 @@ def test_runs_without_any_result_do_not_break_the_analysis():
     runs = [*_runs({"a": np.full(3, 0.93), "b": np.full(2, 0.92)}), empty]
     a = analyze(_config(["a", "b"], time_unit="s"), runs)
     b = next(r for r in a.table if r.label == "b")
-    assert b.runs == 3 and b.mean_pct == pytest.approx(92.0)
+    assert b.runs == 3 and b.mean == pytest.approx(92.0)
     assert any("without any result" in n for n in a.notes)
     assert a.friedman is not None and a.friedman.n == 3  # seed 2: b has no result and ranks last
     assert a.table[0].avg_rank == 1.0

@@ -41,7 +41,7 @@ def test_report_prints_the_table_and_writes_report_summary_and_figures(results, 
     summary = json.loads((results / "summary.json").read_text())
     assert sorted(r["label"] for r in summary["table"]) == sorted(labels)
     assert [r["place"] for r in summary["table"]] == [1, 2, 3]
-    means = [r["mean_pct"] for r in summary["table"]]
+    means = [r["mean"] for r in summary["table"]]
     assert means == sorted(means, reverse=True)
     assert summary["friedman"]["seeds"] == 4 and len(summary["wilcoxon_holm"]) == 3
     report = (results / "report.md").read_text()

@@ -1,5 +1,6 @@
 """Analysis of strategy comparisons: incumbent and regret curves, average ranks over time, Friedman/Nemenyi and
-Wilcoxon/Holm significance tests, PNG figures (matplotlib, imported only when drawing) and the Markdown report."""
+Wilcoxon/Holm significance tests, PNG figures (matplotlib, imported only when drawing) and the Markdown report,
+all oriented by the score metric's direction and shown in its units."""
 
 from nasbench.analysis.curves import Curve, evaluation_grid, mean_se, run_matrix, step_values, time_grid
 from nasbench.analysis.report import ReportFiles, format_table, load_analysis, write_report
@@ -14,7 +15,7 @@ from nasbench.analysis.stats import (
     rank_rows,
     wilcoxon_pair,
 )
-from nasbench.analysis.summary import Analysis, Row, analyze
+from nasbench.analysis.summary import Analysis, Row, ScoreScale, analyze
 
 __all__ = [
     "Analysis",
@@ -23,6 +24,7 @@ __all__ = [
     "PairTest",
     "ReportFiles",
     "Row",
+    "ScoreScale",
     "analyze",
     "cd_cliques",
     "evaluation_grid",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench.analysis.curves import Curve
+from nasbench.analysis.stats import Direction
 from nasbench.atomic import atomic_path
 
 if TYPE_CHECKING:
@@ -47,18 +48,21 @@ def plot_curves(
     ylabel: str,
     title: str,
     scale: float = 100.0,
+    direction: Direction = "max",
     offset: float | None = None,
     logx: bool = False,
     logy: bool = False,
     palette: dict[str, Any] | None = None,
 ) -> Path:
-    """Mean ± standard error bands. Plots ``scale * mean`` or, with ``offset``, ``scale * (offset - mean)``
-    (regret); on a log y axis non-positive values are left out."""
+    """Mean ± standard error bands. Plots ``scale * mean`` or, with ``offset`` (the optimum), the regret
+    ``scale * (offset - mean)`` for a "max" metric and ``scale * (mean - offset)`` for a "min" one, so that
+    regret is >= 0 either way; on a log y axis non-positive values are left out."""
     fig = _figure()
     ax = fig.add_subplot()
     palette = palette or colors(list(curves))
+    sign = 1.0 if direction == "max" else -1.0
     for label, c in curves.items():
-        y = scale * (offset - c.mean) if offset is not None else scale * c.mean
+        y = sign * scale * (offset - c.mean) if offset is not None else scale * c.mean
         lo, hi = y - scale * c.se, y + scale * c.se
         if logy:
             y, lo = np.where(y > 0, y, np.nan), np.where(lo > 0, lo, np.nan)
@@ -66,11 +70,7 @@ def plot_curves(
         ax.plot(c.grid, y, color=palette[label], label=label, lw=1.6, drawstyle="steps-post")
         ax.fill_between(c.grid, lo, hi, color=palette[label], alpha=0.2, lw=0, step="post")
     if offset is None and not logy and curves:
-        # The first few evaluations sit far below the rest; start the axis where the curves have settled a little.
-        first = [scale * c.mean[len(c.grid) // 20] for c in curves.values() if not np.isnan(c.mean[len(c.grid) // 20])]
-        top = [scale * np.nanmax(c.mean + c.se) for c in curves.values() if not np.all(np.isnan(c.mean))]
-        if first and top and max(top) > min(first):
-            ax.set_ylim(min(first) - 0.05 * (max(top) - min(first)), max(top) + 0.05 * (max(top) - min(first)))
+        _settled_ylim(ax, curves, scale, sign)
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -81,6 +81,21 @@ def plot_curves(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
     return _save(fig, path)
+
+
+def _settled_ylim(ax: Any, curves: dict[str, Curve], scale: float, sign: float) -> None:
+    """The first few evaluations sit far on the bad side of the rest (below for "max", above for "min"); bound
+    the axis where the curves have settled a little, and just past the best band."""
+    settled = [
+        sign * scale * c.mean[len(c.grid) // 20] for c in curves.values() if not np.isnan(c.mean[len(c.grid) // 20])
+    ]
+    best = [
+        np.nanmax(sign * scale * c.mean + scale * c.se) for c in curves.values() if not np.all(np.isnan(c.mean))
+    ]  # higher-is-better units
+    if settled and best and max(best) > min(settled):
+        pad = 0.05 * (max(best) - min(settled))
+        lo, hi = sorted((sign * (min(settled) - pad), sign * (max(best) + pad)))
+        ax.set_ylim(lo, hi)
 
 
 def plot_ranks(curves: dict[str, Curve], path: str | os.PathLike[str], *, xlabel: str, palette: dict[str, Any]) -> Path:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nasbench.analysis.summary import ALPHA, Analysis, analyze, format_p
+from nasbench.analysis.summary import ALPHA, Analysis, analyze, direction_of, format_p
 from nasbench.atomic import atomic_write_text
 from nasbench.runner.experiment import ResultsError, load_results
 
@@ -57,30 +57,47 @@ def _time_label(config: dict[str, Any]) -> str:
     return "simulated time (s)" if config.get("time_unit") == "s" else "simulated time (evaluations)"
 
 
+def _score_label(analysis: Analysis) -> str:
+    sc = analysis.score
+    return f"incumbent {sc.metric} ({sc.unit}, {sc.better})" if sc.percent else f"incumbent {sc.metric} ({sc.better})"
+
+
+def _regret_label(analysis: Analysis) -> str:
+    sc = analysis.score
+    return "regret (percentage points, log)" if sc.percent else f"regret ({sc.metric}, log)"
+
+
+def _regret_definition(analysis: Analysis) -> str:
+    return "optimum - score" if analysis.score.direction == "max" else "score - optimum"
+
+
 def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
     from nasbench.analysis import plots
 
     palette = plots.colors(analysis.labels)
     figs: dict[str, Path] = {}
     opt = analysis.optimum
+    sc = analysis.score
+    common = {"scale": sc.scale, "direction": sc.direction, "palette": palette}
     figs["score_vs_evaluations"] = plots.plot_curves(
         analysis.eval_curves,
         out / "score_vs_evaluations.png",
         xlabel="evaluations",
-        ylabel="incumbent test score (%)",
+        ylabel=_score_label(analysis),
         title="Incumbent score (mean ± s.e. over seeds)",
-        palette=palette,
+        **common,
     )
+    regret_title = f"Regret = {_regret_definition(analysis).replace('score', 'incumbent score')}"
     if opt is not None:
         figs["regret_vs_evaluations"] = plots.plot_curves(
             analysis.eval_curves,
             out / "regret_vs_evaluations.png",
             xlabel="evaluations",
-            ylabel="regret (percentage points, log)",
-            title="Regret = optimum - incumbent score (mean ± s.e.)",
+            ylabel=_regret_label(analysis),
+            title=f"{regret_title} (mean ± s.e.)",
             offset=opt,
             logy=True,
-            palette=palette,
+            **common,
         )
     if analysis.time_curves is not None:
         name = "regret_vs_time" if opt is not None else "score_vs_time"
@@ -88,12 +105,12 @@ def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
             analysis.time_curves,
             out / f"{name}.png",
             xlabel=_time_label(analysis.config) + ", log",
-            ylabel="regret (percentage points, log)" if opt is not None else "incumbent test score (%)",
+            ylabel=_regret_label(analysis) if opt is not None else _score_label(analysis),
             title=("Regret" if opt is not None else "Incumbent score") + " over simulated time (mean ± s.e.)",
             offset=opt,
             logx=True,
             logy=opt is not None,
-            palette=palette,
+            **common,
         )
     if analysis.rank_curves:
         figs["rank_vs_evaluations"] = plots.plot_ranks(
@@ -118,18 +135,23 @@ def _num(x: float, digits: int = 2) -> str:
     return "n/a" if x is None or math.isnan(x) else f"{x:.{digits}f}"
 
 
-TABLE_HEADER = ["#", "strategy", "runs", "mean ± std (%)", "median (%)", "regret (pp)", "evals", "overhead (ms/eval)"]
+def table_header(analysis: Analysis) -> list[str]:
+    """Column names; the score columns name their unit ("%" for an accuracy, else the metric)."""
+    sc = analysis.score
+    scores = [f"mean ± std ({sc.unit})", f"median ({sc.unit})", f"regret ({sc.diff_unit})"]
+    return ["#", "strategy", "runs", *scores, "evals", "overhead (ms/eval)"]
 
 
 def table_rows(analysis: Analysis) -> list[list[str]]:
+    sc = analysis.score
     return [
         [
             str(r.place),
             r.label,
             str(r.runs),
-            f"{_num(r.mean_pct)} ± {_num(r.std_pct)}",
-            _num(r.median_pct),
-            _num(r.regret_pct),
+            f"{sc.fmt(r.mean)} ± {sc.fmt(r.std)}",
+            sc.fmt(r.median),
+            sc.fmt(r.regret),
             _num(r.evaluations, 1),
             _num(r.overhead_ms_per_eval, 3),
         ]
@@ -144,7 +166,7 @@ def _extra_columns(analysis: Analysis) -> tuple[list[str], list[list[str]]]:
 def format_table(analysis: Analysis) -> str:
     """The final table as aligned plain text (for a terminal)."""
     extra_head, extra = _extra_columns(analysis)
-    head = TABLE_HEADER + extra_head
+    head = table_header(analysis) + extra_head
     rows = [a + b for a, b in zip(table_rows(analysis), extra, strict=True)]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     left = {1}  # the strategy column reads better left-aligned
@@ -174,12 +196,15 @@ def _setup_lines(analysis: Analysis) -> list[str]:
         parts.append(f"{budget['evaluations']} evaluations")
     if budget.get("time_s") is not None:
         parts.append(f"{budget['time_s']:g} s of simulated time")
+    sc = analysis.score
+    search_metric = proto.get("search_metric")
+    search_better = "higher" if direction_of(c, str(search_metric)) == "max" else "lower"
     lines = [
         f"- benchmark: space `{bench.get('space', '?')}`, dataset `{bench.get('dataset', '?')}`, store "
         f"`{bench.get('store', '?')}` (sha256 `{str(bench.get('sha256', '?'))[:12]}…`)",
-        f"- protocol: strategies see `{proto.get('search_metric')}` at epoch {proto.get('search_epoch')}; the "
-        f"incumbent (best seen so far) is scored by `{proto.get('score_metric')}` at epoch "
-        f"{proto.get('score_epoch')}; noise `{proto.get('noise')}`",
+        f"- protocol: strategies see `{search_metric}` ({search_better} is better) at epoch "
+        f"{proto.get('search_epoch')}; the incumbent (best seen so far) is scored by `{sc.metric}` ({sc.better}) "
+        f"at epoch {proto.get('score_epoch')}; noise `{proto.get('noise')}`",
         f"- budget: {' or '.join(parts) or '?'} per run; {c.get('workers', 1)} worker(s); strategy overhead "
         f"{'charged to' if c.get('charge_overhead') else 'not charged to'} the simulated clock",
         f"- seeds: {len(c.get('seeds', []))} asked, {len(analysis.paired_seeds)} finished by every strategy "
@@ -187,14 +212,13 @@ def _setup_lines(analysis: Analysis) -> list[str]:
     ]
     opt = c.get("optimum")
     if analysis.optimum is not None:
-        arch = ""
-        try:
-            from nasbench.spaces import get_space
-
-            arch = f" (`{get_space(bench['space']).to_str(get_space(bench['space']).from_index(int(opt['arch'])))}`)"
-        except Exception:  # the optimum's name is decoration; the number is what matters
-            arch = ""
-        lines.append(f"- optimum of the benchmark: {100 * analysis.optimum:.2f} %{arch}; regret = optimum - score")
+        # The space's official string; results written before strings were recorded hold a table index.
+        name = opt.get("arch") if isinstance(opt, dict) else None
+        arch = f" (`{name}`)" if name is not None and name != "" else ""
+        lines.append(
+            f"- optimum of the benchmark: {sc.fmt(sc.scale * analysis.optimum)} {sc.unit}{arch}; "
+            f"regret = {_regret_definition(analysis)}"
+        )
     strategies = [
         f"`{s['label']}`" + (f" ({json.dumps(s['params'])})" if s.get("params") else "") for s in c["strategies"]
     ]
@@ -240,10 +264,11 @@ def _significance_section(analysis: Analysis, alpha: float) -> list[str]:
         if groups
         else "Every pair of strategies is told apart."
     )
+    sc = analysis.score
     rows = []
     for p in sorted(analysis.pairs, key=lambda p: (p.p_holm, p.a, p.b)):
         a, b = labels[p.a], labels[p.b]
-        if p.mean_diff < 0:  # name the better one first
+        if p.mean_lead < 0:  # name the better one first
             a, b = b, a
             won, lost = p.losses, p.wins
         else:
@@ -252,7 +277,7 @@ def _significance_section(analysis: Analysis, alpha: float) -> list[str]:
             [
                 f"{a} vs {b}",
                 str(p.n),
-                _num(100 * abs(p.mean_diff), 3),
+                sc.fmt(sc.scale * abs(p.mean_lead), 1),
                 f"{won}/{p.ties}/{lost}",
                 format_p(p.pvalue),
                 format_p(p.p_holm),
@@ -265,7 +290,15 @@ def _significance_section(analysis: Analysis, alpha: float) -> list[str]:
         f"over the {len(analysis.pairs)} pairs; the better strategy by mean is named first.",
         "",
         _md_table(
-            ["pair", "seeds", "mean lead (pp)", "wins/ties/losses", "p", "Holm p", f"significant (α={alpha})"],
+            [
+                "pair",
+                "seeds",
+                f"mean lead ({sc.diff_unit})",
+                "wins/ties/losses",
+                "p",
+                "Holm p",
+                f"significant (α={alpha})",
+            ],
             rows,
             {0},
         ),
@@ -280,6 +313,9 @@ def render_markdown(analysis: Analysis, figures: dict[str, Path], alpha: float =
         return [f"![{caption}]({figures[key].name})", ""] if key in figures else []
 
     extra_head, extra = _extra_columns(analysis)
+    sc = analysis.score
+    search_metric = (analysis.config.get("protocol") or {}).get("search_metric", "validation")
+    regret_unit = "percentage points" if sc.percent else f"units of `{sc.metric}`"
     lines = [
         f"# Strategy comparison{f' on {name}' if name else ''}",
         "",
@@ -291,11 +327,14 @@ def render_markdown(analysis: Analysis, figures: dict[str, Path], alpha: float =
         "",
         "## Final incumbent score",
         "",
-        "Test score of each run's final incumbent (the architecture with the best validation score it saw), "
-        "mean ± sample standard deviation over seeds, ranked by mean. Regret is in percentage points; overhead is "
-        "the real time the strategy itself spent per evaluation.",
+        f"`{sc.metric}` of each run's final incumbent (the architecture with the best `{search_metric}` it saw), "
+        f"mean ± sample standard deviation over seeds, ranked by mean, best first ({sc.better}). Regret "
+        f"({_regret_definition(analysis)}) is in {regret_unit}; overhead is the real time the strategy itself spent "
+        "per evaluation.",
         "",
-        _md_table(TABLE_HEADER + extra_head, [a + b for a, b in zip(table_rows(analysis), extra, strict=True)]),
+        _md_table(
+            table_header(analysis) + extra_head, [a + b for a, b in zip(table_rows(analysis), extra, strict=True)]
+        ),
         "",
         "## Curves",
         "",
@@ -339,9 +378,14 @@ def summary_dict(analysis: Analysis, figures: dict[str, Path], alpha: float = AL
     c = analysis.config
     labels = analysis.tested_labels
     fr = analysis.friedman
+    sc = analysis.score
     out: dict[str, Any] = {
         "conclusion": analysis.conclusion,
-        "experiment": {k: c.get(k) for k in ("benchmark", "protocol", "budget", "workers", "optimum", "time_unit")},
+        "experiment": {
+            k: c.get(k) for k in ("benchmark", "protocol", "directions", "budget", "workers", "optimum", "time_unit")
+        },
+        # Units of "table" (mean, std, median: unit; regret: diff_unit) and of "wilcoxon_holm" mean_lead.
+        "score": {"metric": sc.metric, "direction": sc.direction, "unit": sc.unit, "diff_unit": sc.diff_unit},
         "seeds": {"asked": len(c.get("seeds", [])), "paired": len(analysis.paired_seeds)},
         "table": [asdict(r) for r in analysis.table],
         "ranks": {
@@ -377,7 +421,7 @@ def summary_dict(analysis: Analysis, figures: dict[str, Path], alpha: float = AL
                 "a": labels[p.a],
                 "b": labels[p.b],
                 "seeds": p.n,
-                "mean_diff": p.mean_diff,
+                "mean_lead": sc.scale * p.mean_lead,  # positive: a is better
                 "wins": p.wins,
                 "ties": p.ties,
                 "losses": p.losses,

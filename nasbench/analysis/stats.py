@@ -1,7 +1,9 @@
 """Rank-based statistics for comparing strategies over paired seeds.
 
-The layout everywhere is a score matrix ``(n_seeds, k_strategies)``, higher is better, row i holding every
-strategy's result under seed i (same seed -> paired). NaN means "no result" and ranks last.
+The layout everywhere is a score matrix ``(n_seeds, k_strategies)``, row i holding every strategy's result under
+seed i (same seed -> paired), in the metric's own units; ``direction`` says whether higher ("max", accuracy) or lower
+("min", a loss) is better, and every answer is oriented by it: rank 1 = best, a positive lead = better. NaN means
+"no result" and ranks last.
 Friedman's test with Nemenyi's critical difference follows Demšar (JMLR 2006); the pairwise alternative is the
 Wilcoxon signed-rank test with Holm's step-down correction.
 """
@@ -11,15 +13,27 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import stats
 
+Direction = Literal["max", "min"]
+DIRECTIONS: tuple[Direction, ...] = ("max", "min")
 
-def rank_rows(scores: np.ndarray) -> np.ndarray:
-    """Rank the strategies within each row: 1 = best (highest score); ties share their average rank; NaN ranks
-    after every real score (a strategy with no result yet is behind one that has one)."""
+
+def oriented(scores: np.ndarray, direction: Direction) -> np.ndarray:
+    """Scores turned so that higher is better (a "min" metric negated; NaN stays NaN)."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
     scores = np.asarray(scores, dtype=float)
+    return scores if direction == "max" else -scores
+
+
+def rank_rows(scores: np.ndarray, direction: Direction = "max") -> np.ndarray:
+    """Rank the strategies within each row: 1 = best (highest score, or lowest for "min"); ties share their
+    average rank; NaN ranks after every real score (a strategy with no result yet is behind one that has one)."""
+    scores = oriented(scores, direction)
     if scores.ndim != 2:
         raise ValueError(f"scores must be a (seeds, strategies) matrix, got shape {scores.shape}")
     keyed = np.where(np.isnan(scores), -np.inf, scores)
@@ -35,17 +49,20 @@ class FriedmanResult:
     k: int  # number of strategies
 
 
-def friedman(scores: np.ndarray) -> FriedmanResult:
-    """Friedman's test that all strategies have the same rank distribution over seeds.
+def friedman(scores: np.ndarray, direction: Direction = "max") -> FriedmanResult:
+    """Friedman's test that all strategies have the same rank distribution over seeds (ranks oriented by
+    ``direction``: the statistic does not depend on it, the average ranks do).
 
     Works for k >= 2 (scipy's version needs k >= 3) and for fully tied data, where it answers statistic 0, p = 1
     instead of dividing by zero.
     """
     scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be a (seeds, strategies) matrix, got shape {scores.shape}")
     n, k = scores.shape
     if k < 2 or n < 1:
         raise ValueError(f"Friedman's test needs >= 2 strategies and >= 1 seed, got {k} and {n}")
-    ranks = rank_rows(scores)
+    ranks = rank_rows(scores, direction)
     avg = ranks.mean(axis=0)
     # Tie correction: sum over every group of t tied values of (t^3 - t).
     ties = 0.0
@@ -94,7 +111,7 @@ class PairTest:
     a: int  # strategy index
     b: int
     n: int  # paired seeds where both have a result
-    mean_diff: float  # mean of a - b
+    mean_lead: float  # mean of a - b oriented by the direction (positive: a is better), in the scores' units
     wins: int  # seeds where a beats b
     ties: int
     losses: int
@@ -117,9 +134,12 @@ def wilcoxon_pair(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(res.statistic), (1.0 if math.isnan(p) else p)
 
 
-def pairwise_wilcoxon(scores: np.ndarray) -> list[PairTest]:
-    """Every pair of strategies (columns) tested with Wilcoxon, p-values Holm-adjusted over all pairs."""
-    scores = np.asarray(scores, dtype=float)
+def pairwise_wilcoxon(scores: np.ndarray, direction: Direction = "max") -> list[PairTest]:
+    """Every pair of strategies (columns) tested with Wilcoxon, p-values Holm-adjusted over all pairs; leads,
+    wins and losses are oriented by ``direction`` (for "min", a lower score wins)."""
+    scores = oriented(scores, direction)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be a (seeds, strategies) matrix, got shape {scores.shape}")
     _, k = scores.shape
     raw = []
     for i in range(k):
@@ -128,9 +148,9 @@ def pairwise_wilcoxon(scores: np.ndarray) -> list[PairTest]:
             x, y = scores[both, i], scores[both, j]
             statistic, p = wilcoxon_pair(x, y)
             d = x - y
-            mean_diff = float(d.mean()) if len(d) else math.nan
+            mean_lead = float(d.mean()) if len(d) else math.nan
             raw.append(
-                (i, j, len(d), mean_diff, int((d > 0).sum()), int((d == 0).sum()), int((d < 0).sum()), statistic, p)
+                (i, j, len(d), mean_lead, int((d > 0).sum()), int((d == 0).sum()), int((d < 0).sum()), statistic, p)
             )
     adjusted = holm([r[-1] for r in raw])
     return [PairTest(*r, p_holm=float(q)) for r, q in zip(raw, adjusted, strict=True)]

@@ -1,7 +1,10 @@
 """Everything a comparison report states, computed from a results directory's config and runs (no I/O, no plots).
 
 Seeds pair runs across strategies (same seed, same benchmark), so ranks and tests use the seeds every strategy
-has finished; per-strategy curves and the final table use all of a strategy's runs.
+has finished; per-strategy curves and the final table use all of a strategy's runs. Everything is oriented by the
+score metric's direction (``config["directions"]``, "max" when absent: results written before directions existed
+scored accuracy): best first, rank 1 = best, regret >= 0. Accuracies (``*_acc``, fractions) are shown in percent,
+every other metric in its own units.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import numpy as np
 
 from nasbench.analysis.curves import Curve, evaluation_grid, mean_se, run_matrix, time_grid
 from nasbench.analysis.stats import (
+    DIRECTIONS,
+    Direction,
     FriedmanResult,
     PairTest,
     cd_cliques,
@@ -25,6 +30,7 @@ from nasbench.analysis.stats import (
     pairwise_wilcoxon,
     rank_rows,
 )
+from nasbench.runner.experiment import ResultsError
 from nasbench.runner.simulate import Trajectory
 
 log = logging.getLogger(__name__)
@@ -33,16 +39,75 @@ ALPHA = 0.05
 
 
 @dataclass(frozen=True)
+class ScoreScale:
+    """How the score metric reads: which way is better, and the units it is shown in. ``display = scale * raw``:
+    accuracies (fractions) in percent with differences in percentage points, as the NB201 paper reports them;
+    any other metric as it is, its name standing for its unit."""
+
+    metric: str
+    direction: Direction
+    scale: float  # display units per raw unit
+    unit: str  # "%" or the metric's name
+    diff_unit: str  # unit of a difference of two scores (regret, leads): "pp" or the metric's name
+    digits: int  # decimals that show the scores' precision
+
+    @property
+    def sign(self) -> float:
+        """+1 when higher is better, -1 when lower is: ``sign * score`` is higher-is-better."""
+        return 1.0 if self.direction == "max" else -1.0
+
+    @property
+    def better(self) -> str:
+        return "higher is better" if self.direction == "max" else "lower is better"
+
+    @property
+    def percent(self) -> bool:
+        return self.unit == "%"
+
+    def fmt(self, value: float, extra_digits: int = 0) -> str:
+        """A score (or difference) already in display units, at the scores' precision."""
+        return "n/a" if value is None or math.isnan(value) else f"{value:.{self.digits + extra_digits}f}"
+
+    @classmethod
+    def of(cls, config: dict[str, Any], raw_values: Sequence[float] = ()) -> ScoreScale:
+        """The score metric of a comparison config; ``raw_values`` (final scores, the optimum) set the decimals
+        of a metric shown in its own units."""
+        metric = str((config.get("protocol") or {}).get("score_metric") or "test_acc")
+        direction = direction_of(config, metric)
+        if metric.endswith("_acc"):
+            return cls(metric, direction, 100.0, "%", "pp", 2)
+        return cls(metric, direction, 1.0, metric, metric, _decimals(raw_values))
+
+
+def direction_of(config: dict[str, Any], metric: str) -> Direction:
+    """The config's direction for ``metric``; "max" for results written before configs recorded directions."""
+    direction = (config.get("directions") or {}).get(metric, "max")
+    if direction not in DIRECTIONS:
+        raise ResultsError(
+            f"experiment.json gives metric {metric!r} the direction {direction!r}; allowed: 'max' or 'min'"
+        )
+    return direction
+
+
+def _decimals(values: Sequence[float], significant: int = 4) -> int:
+    """Fixed decimals that show ``significant`` digits of the largest finite value (2 when there is none)."""
+    finite = [abs(float(v)) for v in values if v is not None and math.isfinite(v) and v != 0]
+    if not finite:
+        return 2
+    return int(min(10, max(0, significant - 1 - math.floor(math.log10(max(finite))))))
+
+
+@dataclass(frozen=True)
 class Row:
-    """One strategy's line of the final table; scores in percent (as the NB201 paper reports them)."""
+    """One strategy's line of the final table; scores in display units (``Analysis.score``)."""
 
     place: int
     label: str
     runs: int
-    mean_pct: float
-    std_pct: float  # sample standard deviation over seeds (0 with one run)
-    median_pct: float
-    regret_pct: float  # mean of optimum - final incumbent score, percentage points (NaN: optimum unknown)
+    mean: float
+    std: float  # sample standard deviation over seeds (0 with one run)
+    median: float
+    regret: float  # mean distance of the final incumbent score to the optimum, >= 0 (NaN: optimum unknown)
     evaluations: float  # mean number of results per run
     overhead_ms_per_eval: float  # real time spent in the strategy per evaluation
     wall_s: float  # mean real seconds per run
@@ -52,12 +117,13 @@ class Row:
 @dataclass
 class Analysis:
     config: dict[str, Any]
+    score: ScoreScale  # the score metric, its direction and display units
     labels: list[str]  # strategies with runs, in config order
     missing: list[str]  # strategies of the config without any run yet
-    table: list[Row]  # ranked by mean final score
+    table: list[Row]  # ranked by mean final score, best first
     paired_seeds: list[int]
-    optimum: float | None
-    eval_curves: dict[str, Curve]
+    optimum: float | None  # the benchmark's best score, raw (the metric's own units, as the curves)
+    eval_curves: dict[str, Curve]  # raw incumbent scores
     time_curves: dict[str, Curve] | None  # None when simulated time is just the evaluation count
     rank_curves: dict[str, Curve]  # average rank over paired seeds vs evaluations (se over seeds)
     rank_checkpoints: list[int]  # evaluation counts shown in the rank table
@@ -67,6 +133,11 @@ class Analysis:
     pairs: list[PairTest]
     notes: list[str] = field(default_factory=list)
     conclusion: str = ""
+
+    @property
+    def unit(self) -> str:
+        """Unit of the table's scores: "%" for an accuracy, else the metric's name."""
+        return self.score.unit
 
     @property
     def tested_labels(self) -> list[str]:
@@ -99,6 +170,10 @@ def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = A
         notes.append(f"no runs yet for: {', '.join(missing)}")
     opt = config.get("optimum")
     optimum = float(opt["score"]) if isinstance(opt, dict) and opt.get("score") is not None else None
+    finals_by_label = {label: np.array([_final(t) for t in grouped[label].values()]) for label in labels}
+    score = ScoreScale.of(
+        config, [*(v for f in finals_by_label.values() for v in f), *([optimum] if optimum is not None else [])]
+    )
     paired = sorted(set.intersection(*(set(grouped[label]) for label in labels))) if labels else []
 
     # Curves over evaluations (every run) and over simulated time.
@@ -131,7 +206,7 @@ def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = A
         stack = np.stack(
             [run_matrix([grouped[label][s] for s in paired], egrid, "evaluations") for label in labels], axis=-1
         )  # (seeds, grid, k)
-        ranks = np.stack([rank_rows(stack[:, g, :]) for g in range(len(egrid))], axis=1)
+        ranks = np.stack([rank_rows(stack[:, g, :], score.direction) for g in range(len(egrid))], axis=1)
         rank_curves = {label: mean_se(ranks[:, :, j], egrid) for j, label in enumerate(labels)}
     checkpoints = sorted({max(1, round(max_evals * f)) for f in (0.1, 0.25, 0.5, 1.0)})
     checkpoints = [c for c in checkpoints if c in set(egrid.astype(int))] or [int(egrid[-1])]
@@ -148,10 +223,10 @@ def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = A
         notes.append("no seed has finished for every strategy: no paired ranks or significance tests")
     else:
         finals = np.array([[_final(grouped[label][s]) for label in labels] for s in paired])
-        fr = friedman(finals)
+        fr = friedman(finals, score.direction)
         cd = nemenyi_critical_difference(len(labels), len(paired), alpha)
         cliques = cd_cliques(fr.avg_ranks, cd)
-        pairs = pairwise_wilcoxon(finals)
+        pairs = pairwise_wilcoxon(finals, score.direction)
         avg_rank = {label: float(fr.avg_ranks[j]) for j, label in enumerate(labels)}
         unpaired = sum(len(grouped[label]) for label in labels) - len(paired) * len(labels)
         if unpaired:
@@ -160,18 +235,19 @@ def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = A
     rows = []
     for label in labels:
         by = list(grouped[label].values())
-        finals_l = np.array([_final(t) for t in by]) * 100.0
-        ok = finals_l[~np.isnan(finals_l)]
+        shown = finals_by_label[label] * score.scale
+        ok = shown[~np.isnan(shown)]
         evals = np.array([len(t.incumbent_score) for t in by], dtype=float)
+        mean = float(ok.mean()) if len(ok) else math.nan
         rows.append(
             Row(
                 place=0,
                 label=label,
                 runs=len(by),
-                mean_pct=float(ok.mean()) if len(ok) else math.nan,
-                std_pct=float(ok.std(ddof=1)) if len(ok) > 1 else 0.0,
-                median_pct=float(np.median(ok)) if len(ok) else math.nan,
-                regret_pct=float(optimum * 100.0 - ok.mean()) if optimum is not None and len(ok) else math.nan,
+                mean=mean,
+                std=float(ok.std(ddof=1)) if len(ok) > 1 else 0.0,
+                median=float(np.median(ok)) if len(ok) else math.nan,
+                regret=score.sign * (optimum * score.scale - mean) if optimum is not None else math.nan,
                 evaluations=float(evals.mean()),
                 overhead_ms_per_eval=1000.0 * sum(t.overhead_s for t in by) / max(float(evals.sum()), 1.0),
                 wall_s=float(np.mean([t.wall_s for t in by])),
@@ -180,11 +256,12 @@ def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = A
         )
         if len(ok) < len(by):
             notes.append(f"{label}: {len(by) - len(ok)} runs ended without any result (budget too small)")
-    rows.sort(key=lambda r: (-r.mean_pct if not math.isnan(r.mean_pct) else math.inf, r.label))
+    rows.sort(key=lambda r: (-score.sign * r.mean if not math.isnan(r.mean) else math.inf, r.label))
     rows = [dataclasses.replace(r, place=i + 1) for i, r in enumerate(rows)]
 
     analysis = Analysis(
         config=config,
+        score=score,
         labels=labels,
         missing=missing,
         table=rows,
@@ -205,7 +282,7 @@ def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = A
 
 
 def pair_between(analysis: Analysis, a: str, b: str) -> PairTest | None:
-    """The Wilcoxon test of a against b (mean_diff, wins and losses oriented as a - b)."""
+    """The Wilcoxon test of a against b (mean_lead, wins and losses: positive / wins when a is better)."""
     idx = {label: i for i, label in enumerate(analysis.tested_labels)}
     if a not in idx or b not in idx:
         return None
@@ -214,7 +291,7 @@ def pair_between(analysis: Analysis, a: str, b: str) -> PairTest | None:
         if (p.a, p.b) == (i, j):
             return p
         if (p.a, p.b) == (j, i):
-            return PairTest(j, i, p.n, -p.mean_diff, p.losses, p.ties, p.wins, p.statistic, p.pvalue, p.p_holm)
+            return PairTest(j, i, p.n, -p.mean_lead, p.losses, p.ties, p.wins, p.statistic, p.pvalue, p.p_holm)
     return None
 
 
@@ -232,7 +309,8 @@ def conclude(analysis: Analysis, alpha: float = ALPHA) -> str:
     if not table:
         return "No runs to compare."
     best = table[0]
-    head = f"{best.label} is best ({best.mean_pct:.2f} ± {best.std_pct:.2f} % over {best.runs} seeds)"
+    sc = analysis.score
+    head = f"{best.label} is best ({sc.fmt(best.mean)} ± {sc.fmt(best.std)} {sc.unit} over {best.runs} seeds)"
     if len(table) == 1:
         return f"{head}; it is the only strategy with runs, so nothing is compared."
     if analysis.friedman is None:
