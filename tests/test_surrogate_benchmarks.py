@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
-from dataclasses import astuple
 
 import numpy as np
 import pytest
@@ -20,16 +20,16 @@ FAST = {"n_estimators": 30}
 
 
 def _same(a: Result, b: Result) -> bool:
-    """Results equal field by field, NaN equal to NaN (a metric neither side has)."""
-    return all(
-        x == y or (isinstance(x, float) and isinstance(y, float) and np.isnan(x) and np.isnan(y))
-        for x, y in zip(astuple(a), astuple(b), strict=True)
+    """Results equal field by field, NaN equal to NaN (a run without that metric)."""
+    same_values = a.values.keys() == b.values.keys() and all(
+        a[m] == b[m] or (math.isnan(a[m]) and math.isnan(b[m])) for m in a.values
     )
+    return same_values and (a.epoch, a.seed, a.source) == (b.epoch, b.seed, b.source)
 
 
 @pytest.fixture(scope="module")
 def table() -> TabularBenchmark:
-    return TabularBenchmark(make_store_data(n_archs=60, seeds=(0, 1, 2)), name="synthetic")
+    return TabularBenchmark(make_store_data(n_archs=60, seeds=(0, 1, 2)).validate(), name="synthetic")
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,7 @@ def surrogate(table) -> SurrogateBenchmark:
 def test_surrogate_benchmark_follows_the_protocol(surrogate, table):
     assert isinstance(surrogate, Benchmark)
     assert surrogate.epochs == (2, 4) and surrogate.metrics == ("val_acc", "test_acc")
+    assert surrogate.directions == {"val_acc": "max", "test_acc": "max"}
     assert surrogate.seeds == (0, 1, 2)  # several seeds -> a noise model -> seeded samples
     arch = table.archs()[5]
     r = surrogate.query(arch, epoch=4)
@@ -72,6 +73,14 @@ def test_seeded_queries_are_reproducible_noisy_samples(surrogate, table):
     # Vectorized and single queries agree, whatever the batch around the arch.
     batch = surrogate.query_many(table.archs()[:10], epoch=4, seed=7)["test_acc"]
     assert batch[3] == pytest.approx(a.test_acc)
+
+
+def test_seeded_draws_hash_the_arch_key_which_on_nb201_is_its_index(surrogate, table):
+    arch = table.archs()[3]
+    mean = surrogate.query(arch, epoch=4).test_acc
+    std = surrogate.surrogates[("test_acc", 4)].noise_std([arch])[0]
+    z = standard_normal(7, np.asarray([surrogate.space.index(arch)]))[0]
+    assert surrogate.query(arch, epoch=4, seed=7).test_acc == pytest.approx(min(max(mean + std * z, 0.0), 1.0))
 
 
 def test_standard_normal_is_a_pure_function_of_seed_and_index():
@@ -156,12 +165,12 @@ def test_nan_targets_are_dropped_with_a_count(caplog):
     y = data.metrics["test_acc"][:, 0, -1].astype(np.float64)
     y[:7] = np.nan
     with caplog.at_level("WARNING"):
-        s = Surrogate("xgboost", params=FAST).fit(archs, y)
+        s = Surrogate("xgboost", space="nb201", params=FAST).fit(archs, y)
     assert s.n_dropped_ == 7 and s.n_train_ == 33
     assert "dropped 7 of 40" in caplog.text
     y[:] = np.nan
     with pytest.raises(InvalidQuery, match="40 NaN targets dropped"):
-        Surrogate("xgboost", params=FAST).fit(archs, y)
+        Surrogate("xgboost", space="nb201", params=FAST).fit(archs, y)
 
 
 def test_loading_for_another_target_or_a_damaged_folder_fails_clearly(tmp_path, table):
@@ -181,7 +190,7 @@ def test_loading_for_another_target_or_a_damaged_folder_fails_clearly(tmp_path, 
 
 
 def test_single_seed_store_has_no_noise_and_seeded_queries_return_the_mean():
-    table = TabularBenchmark(make_store_data(n_archs=40, seeds=(None,)))
+    table = TabularBenchmark(make_store_data(n_archs=40, seeds=(None,)).validate())
     sb = SurrogateBenchmark.from_store(table, metrics=("test_acc",), epochs=(4,), params=FAST)
     arch = table.archs()[0]
     assert sb.seeds == (None,)
@@ -208,7 +217,7 @@ def test_hybrid_falls_back_to_the_surrogate_where_the_table_row_is_empty(surroga
     data = make_store_data(n_archs=60, seeds=(0, 1, 2))
     for values in data.metrics.values():
         values[0, :, -1] = np.nan  # arch 0 never finished its last epoch
-    table = TabularBenchmark(data)
+    table = TabularBenchmark(data.validate())
     hybrid = HybridBenchmark(table, surrogate)
     first, second = table.archs()[:2]
     assert hybrid.query(first, epoch=4).source == "surrogate"

@@ -39,15 +39,15 @@ def test_log_sizes_are_increasing_and_cover_the_range():
 
 
 def test_evaluate_pairs_models_on_the_same_splits_and_summarizes():
-    bench = TabularBenchmark(make_store_data(n_archs=80))
+    bench = TabularBenchmark(make_store_data(n_archs=80).validate())
     specs = [ModelSpec("xgboost", None, (("n_estimators", 20),)), ModelSpec.parse("ridge:onehot")]
     records = evaluate(bench, "test_acc", 4, specs, [10, 30], trials=2, seed=1)
     assert len(records) == 2 * 2 * 2
     assert {r["n_test"] for r in records if r["size"] == 10} == {70}
     rows = summarize(records)
     assert [(r["model"], r["size"]) for r in rows] == [
-        ("xgboost:path+live_onehot+static", 10),
-        ("xgboost:path+live_onehot+static", 30),
+        ("xgboost:path+live_onehot+cell_stats", 10),
+        ("xgboost:path+live_onehot+cell_stats", 30),
         ("ridge:onehot", 10),
         ("ridge:onehot", 30),
     ]
@@ -59,7 +59,7 @@ def test_evaluate_pairs_models_on_the_same_splits_and_summarizes():
 
 
 def test_evaluate_is_reproducible_under_its_seed():
-    bench = TabularBenchmark(make_store_data(n_archs=50))
+    bench = TabularBenchmark(make_store_data(n_archs=50).validate())
     spec = [ModelSpec("xgboost", None, (("n_estimators", 10),))]
     a = evaluate(bench, "test_acc", 4, spec, [15], trials=2, seed=3)
     b = evaluate(bench, "test_acc", 4, spec, [15], trials=2, seed=3)
@@ -67,7 +67,7 @@ def test_evaluate_is_reproducible_under_its_seed():
 
 
 def test_evaluate_rejects_bad_targets_and_sizes():
-    bench = TabularBenchmark(make_store_data(n_archs=30))
+    bench = TabularBenchmark(make_store_data(n_archs=30).validate())
     spec = [ModelSpec.parse("ridge")]
     with pytest.raises(MissingResult):
         evaluate(bench, "test_loss", 4, spec, [10])
@@ -97,7 +97,7 @@ def test_cli_fit_predict_eval(small_store, tmp_path, capsys):
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
     assert main(["surrogate", "predict", str(out), arch, "3,3,3,3,3,3", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert rows[0]["arch"] == arch and rows[1]["ops"] == [3] * 6
+    assert rows[0]["arch"] == arch and rows[1]["decisions"] == [3] * 6
     assert all(0 <= r["prediction"] <= 1.2 and r["target"] == "test_acc@4" for r in rows)
     assert main(["surrogate", "predict", str(out), "3,3,3,3,3,3", "--seed", "1", "--json"]) == 0
     noisy = json.loads(capsys.readouterr().out)
@@ -105,7 +105,7 @@ def test_cli_fit_predict_eval(small_store, tmp_path, capsys):
     table, png = tmp_path / "t.md", tmp_path / "t.png"
     args = ["surrogate", "eval", str(small_store), "--epoch", "4", "--model", "ridge", "--model", "knn:static"]
     assert main([*args, "--sizes", "8,12", "--trials", "2", "--table", str(table), "--plot", str(png)]) == 0
-    assert "ridge:path+live_onehot+static" in table.read_text() and png.stat().st_size > 1000
+    assert "ridge:path+live_onehot+cell_stats" in table.read_text() and png.stat().st_size > 1000
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from nasbench.errors import InvalidQuery
+from nasbench.errors import InvalidQuery, MissingCapability
 from nasbench.spaces import get_space
-from nasbench.surrogates.features import featurize
+from nasbench.spaces.base import EnumerableSpace
+from nasbench.spaces.nb201 import live_mask
 from nasbench.surrogates.models import MODELS, make_model
 from nasbench.surrogates.surrogate import Surrogate
 
@@ -27,13 +28,13 @@ def _data(n: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Archs and a target with structure (convs on live paths help), like real accuracies."""
     rng = np.random.default_rng(seed)
     archs = np.asarray([SPACE.from_index(int(i)) for i in rng.choice(SPACE.size, n, replace=False)])
-    static = featurize(SPACE, archs, "static")
-    y = 0.5 + 0.05 * static[:, 6] + 0.02 * static[:, 5] + rng.normal(0, 0.005, n)
+    live = np.where(live_mask(archs), archs, 0)  # dead edges read as none
+    y = 0.5 + 0.05 * (live == 3).sum(axis=1) + 0.02 * (live == 2).sum(axis=1) + rng.normal(0, 0.005, n)
     return archs, y
 
 
 def _surrogate(name: str, seed: int = 0) -> Surrogate:
-    return Surrogate(name, params=FAST.get(name), seed=seed)
+    return Surrogate(name, space=SPACE, params=FAST.get(name), seed=seed)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -97,9 +98,24 @@ def test_save_load_round_trip_reproduces_predictions(name, tmp_path):
 
 def test_unknown_model_and_gin_feature_mismatch_raise():
     with pytest.raises(InvalidQuery, match="unknown surrogate model"):
-        Surrogate("boosted_magic")
+        Surrogate("boosted_magic", space=SPACE)
     with pytest.raises(InvalidQuery, match="reads features"):
-        Surrogate("gin", "onehot")
+        Surrogate("gin", "onehot", space=SPACE)
+
+
+class _NoGraphs(EnumerableSpace):
+    """A space without a graph view."""
+
+    name = "no_graphs_test"
+    choices = (3, 2)
+    decisions = ("a", "b")
+    options = (("x", "y", "z"), ("p", "q"))
+
+
+def test_gin_refuses_a_space_without_a_graph_view():
+    with pytest.raises(MissingCapability, match=r"gin surrogate needs .* 'graph' capability"):
+        Surrogate("gin", space=_NoGraphs())
+    assert Surrogate("gin", space=SPACE).model.node_types == SPACE.num_node_types  # the space fixes it
 
 
 @pytest.mark.slow

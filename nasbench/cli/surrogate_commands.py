@@ -28,7 +28,11 @@ def register(subparsers: Any) -> None:
     f.add_argument("store", help="path to a .h5 benchmark store")
     _target_args(f)
     f.add_argument("--model", default="xgboost", help="model name (default: xgboost); see --list-models")
-    f.add_argument("--features", help="features joined by '+' (default: path+live_onehot+static; gin: ops)")
+    f.add_argument(
+        "--features",
+        help="features joined by '+': the space's encodings, static (the store's columns), graph "
+        "(default: the space's, e.g. path+live_onehot+cell_stats on nb201; gin: graph)",
+    )
     f.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="model parameter (repeat)")
     f.add_argument("--train-size", type=int, help="fit on this many random archs of the store (default: all)")
     f.add_argument("--seed", type=int, default=0, help="seed of the model and of the --train-size draw")
@@ -62,7 +66,8 @@ def register(subparsers: Any) -> None:
     q = sub.add_parser(
         "predict",
         help="predict results of architectures with a saved surrogate",
-        description="ARCH is the official string (|nor_conv_3x3~0|+|...|) or comma-separated op indices.",
+        description="ARCH is the space's official string (nb201: |nor_conv_3x3~0|+|...|) or its "
+        "comma-separated decision values.",
     )
     q.add_argument("model", help="folder written by 'nasbench surrogate fit'")
     q.add_argument("arch", nargs="+", help="architecture(s)")
@@ -72,7 +77,7 @@ def register(subparsers: Any) -> None:
 
 
 def _target_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--metric", default="test_acc", help="target metric (default: test_acc)")
+    p.add_argument("--metric", help="target metric (default: the store's score metric, else test_acc)")
     p.add_argument("--epoch", type=int, help="target epoch (required when the store holds several)")
 
 
@@ -87,15 +92,6 @@ def _params(items: list[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[name.strip()] = value
     return out
-
-
-def _parse_arch(text: str) -> Any:
-    if "|" in text:
-        return text
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        return text  # the space says what is wrong with it
 
 
 def run_fit(args: argparse.Namespace) -> int:
@@ -135,6 +131,8 @@ def run_fit(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from nasbench.benchmark import TabularBenchmark
     from nasbench.surrogates.evaluate import ModelSpec, evaluate, format_table, plot, summarize
+    from nasbench.surrogates.static import StaticTable
+    from nasbench.surrogates.surrogate import target_metric
 
     try:
         sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
@@ -145,9 +143,11 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.trials < 1:
         raise InvalidQuery(f"--trials must be at least 1, got {args.trials}")
     specs = [ModelSpec.parse(m) for m in (args.model or ["xgboost"])]
-    for spec in specs:
-        spec.make()  # unknown model or features fail now, not after an hour of fitting
     bench = TabularBenchmark.open(args.store)
+    static = StaticTable.from_bench(bench)
+    for spec in specs:
+        spec.make(space=bench.space, static=static)  # unknown model or features fail now, not after an hour
+    metric = target_metric(bench, args.metric)
     total = len(specs) * len(sizes) * args.trials
 
     def progress(rec: dict[str, Any], done: list[int] = [0]) -> None:  # noqa: B006 -- a counter
@@ -155,9 +155,7 @@ def run_eval(args: argparse.Namespace) -> int:
         if sys.stderr.isatty():
             print(f"\r{done[0]}/{total} fits", end="\n" if done[0] == total else "", file=sys.stderr)
 
-    records = evaluate(
-        bench, args.metric, args.epoch, specs, sizes, trials=args.trials, seed=args.seed, progress=progress
-    )
+    records = evaluate(bench, metric, args.epoch, specs, sizes, trials=args.trials, seed=args.seed, progress=progress)
     rows = summarize(records)
     table = format_table(rows)
     print(table, end="")
@@ -169,27 +167,31 @@ def run_eval(args: argparse.Namespace) -> int:
         atomic_write_text(args.json, json.dumps(records, indent=1))
     if args.plot:
         epoch = args.epoch if args.epoch is not None else bench.epochs[-1]
-        plot(rows, args.plot, title=f"{bench.dataset}: {args.metric}@{epoch}")
+        plot(rows, args.plot, title=f"{bench.dataset}: {metric}@{epoch}")
         print(f"plot: {args.plot}")
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from nasbench.cli.store_commands import parse_arch
+    from nasbench.spaces.base import arch_keys
     from nasbench.surrogates.noise import standard_normal
     from nasbench.surrogates.surrogate import Surrogate
 
     surrogate = Surrogate.load(args.model)
     space = surrogate.space
-    archs = [space.validate(_parse_arch(text)) for text in args.arch]
+    archs = [parse_arch(space, text) for text in args.arch]
     mean = surrogate.predict(archs)
     noise = surrogate.noise_std(archs)
     model_std = surrogate.predict_dist(archs)[1] if surrogate.model.has_dist else None
     value = mean
     if args.seed is not None:
-        value = mean + noise * standard_normal(args.seed, space.indices(archs))
+        value = mean + noise * standard_normal(args.seed, arch_keys(space, np.asarray(archs)))
     target = f"{surrogate.metric}@{surrogate.epoch}"
     for i, arch in enumerate(archs):
-        row: dict[str, Any] = {"arch": space.to_str(arch), "ops": list(arch), "target": target}
+        row: dict[str, Any] = {"arch": space.to_str(arch), "decisions": list(arch), "target": target}
         row["prediction"] = float(value[i])
         row["seed"] = args.seed
         row["model_std"] = None if model_std is None else float(model_std[i])

@@ -34,7 +34,7 @@ _PATH_OFFSET = {1: 0, 2: NUM_OPS, 3: NUM_OPS + NUM_OPS**2}
 PATH_ENCODING_SIZE = NUM_OPS + NUM_OPS**2 + NUM_OPS**3  # 155
 _WEIGHTS = NUM_OPS ** np.arange(NUM_EDGES - 1, -1, -1)  # base-5 digits, edge 0 most significant
 
-ENCODINGS = ("onehot", "adjacency", "path", "canonical_onehot")
+ENCODINGS = ("onehot", "adjacency", "path", "canonical_onehot", "live_onehot", "cell_stats")
 
 
 class NB201Space(EnumerableSpace):
@@ -224,6 +224,11 @@ class NB201Space(EnumerableSpace):
         - ``path`` (155): White et al.'s path encoding; one bit per op sequence of length 1-3 that labels a live
           input->output path (paths through ``none`` are dead, so their bits are always 0).
         - ``canonical_onehot`` (30): the one-hot of the isomorphism-class representative.
+        - ``live_onehot`` (30): the one-hot of each edge's op with dead edges (off every live input->output path)
+          read as ``none``: cells that differ only in dead edges compute the same function.
+        - ``cell_stats`` (18, named by :data:`CELL_STATS_NAMES`): op counts on live edges, active ops, live paths
+          (total and by length), most / fewest non-skip, conv and conv3x3 ops along a live path, connectedness,
+          and the conv cost (kernel area summed over conv edges, all and live ones).
         """
         arr = np.asarray([self.validate(a) for a in archs], dtype=np.int64).reshape(-1, NUM_EDGES)
         if kind == "onehot":
@@ -235,6 +240,10 @@ class NB201Space(EnumerableSpace):
             return _path_encoding(arr)
         if kind == "adjacency":
             return _adjacency_encoding(arr)
+        if kind == "live_onehot":
+            return _onehot(np.where(live_mask(arr), arr, NONE))
+        if kind == "cell_stats":
+            return _cell_stats(arr)
         raise ValueError(f"unknown encoding {kind!r}; known: {', '.join(ENCODINGS)}")
 
     def encoding_size(self, kind: str) -> int:
@@ -367,6 +376,56 @@ def live_mask(ops: np.ndarray) -> np.ndarray:
         for e in path:
             live[:, e] |= alive
     return live
+
+
+#: Column names of the ``cell_stats`` encoding.
+CELL_STATS_NAMES: tuple[str, ...] = (
+    "live_skip",
+    "live_conv1x1",
+    "live_conv3x3",
+    "live_pool",
+    "active_ops",
+    "live_paths",
+    "live_paths_len1",
+    "live_paths_len2",
+    "live_paths_len3",
+    "max_depth",
+    "min_depth",
+    "max_convs",
+    "min_convs",
+    "max_conv3x3",
+    "min_conv3x3",
+    "connected",
+    "conv_cost",
+    "live_conv_cost",
+)
+
+
+def _cell_stats(ops: np.ndarray) -> np.ndarray:
+    """(n, 18) float32 structural figures of each cell (see :data:`CELL_STATS_NAMES`): pure functions of the
+    cell, not of any network it is trained in."""
+    live = live_mask(ops)
+    live_ops = np.where(live, ops, NONE)
+    cols: list[np.ndarray] = [(live_ops == op).sum(axis=1) for op in (SKIP, CONV1, CONV3, POOL)]
+    cols.append((ops != NONE).sum(axis=1))  # active ops (PNAS complexity)
+    path_alive = np.stack([(ops[:, list(p)] != NONE).all(axis=1) for p in _PATHS], axis=1)
+    cols.append(path_alive.sum(axis=1))
+    cols += [path_alive[:, [i for i, p in enumerate(_PATHS) if len(p) == n]].sum(axis=1) for n in (1, 2, 3)]
+    # Per live path: non-skip ops (depth of computation), conv ops, conv3x3 ops; dead paths excluded.
+    nonskip = np.stack([(ops[:, list(p)] != SKIP).sum(axis=1) for p in _PATHS], axis=1)
+    convs = np.stack([np.isin(ops[:, list(p)], (CONV1, CONV3)).sum(axis=1) for p in _PATHS], axis=1)
+    conv3 = np.stack([(ops[:, list(p)] == CONV3).sum(axis=1) for p in _PATHS], axis=1)
+    any_path = path_alive.any(axis=1)
+    for values in (nonskip, convs, conv3):
+        cols.append(np.where(any_path, np.where(path_alive, values, -1).max(axis=1), 0))
+        cols.append(np.where(any_path, np.where(path_alive, values, 99).min(axis=1), 0))
+    cols.append(any_path)  # the output depends on the input at all
+    # Conv cost: kernel area (1x1 -> 1, 3x3 -> 9) summed over conv edges, all of them (every edge is built and
+    # trained) and the live ones. Proportional to the cell's conv weights and multiply-adds per channel^2 and
+    # pixel, so it ranks cells by size as params / FLOPs would, whatever network width, depth or resolution.
+    cost = (ops == CONV1) + 9 * (ops == CONV3)
+    cols += [cost.sum(axis=1), np.where(live, cost, 0).sum(axis=1)]
+    return np.stack(cols, axis=1).astype(np.float32)
 
 
 def _path_encoding(arr: np.ndarray) -> np.ndarray:

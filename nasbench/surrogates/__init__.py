@@ -1,7 +1,9 @@
 """Surrogates: predict any architecture's results from a store, measure how well, serve surrogate and hybrid
 benchmarks. Importing this package is cheap; scikit-learn, xgboost and torch load when a model is made.
 
-- :mod:`.features`   named, combinable feature matrices (``"path+live_onehot+static"``)
+- :mod:`.features`   named, combinable feature matrices from the space's encodings and the store's static
+                     figures (``"path+live_onehot+cell_stats"``, ``"onehot+static"``), for any search space
+- :mod:`.static`     the store's per-arch static columns as features, and the rule for archs the store lacks
 - :mod:`.models`     the registry of models (xgboost, random_forest, gp, svr, knn, ridge, mlp_ensemble, gin)
 - :mod:`.surrogate`  :class:`Surrogate` (features + model + target), :func:`fit_from_store`, save/load
 - :mod:`.noise`      seed-to-seed noise model and reproducible standard-normal draws
@@ -21,7 +23,8 @@ _LAZY = {
     "SurrogateBenchmark": "nasbench.surrogates.benchmarks",
     "HybridBenchmark": "nasbench.surrogates.benchmarks",
     "featurize": "nasbench.surrogates.features",
-    "FEATURES": "nasbench.surrogates.features",
+    "default_features": "nasbench.surrogates.features",
+    "StaticTable": "nasbench.surrogates.static",
     "MODELS": "nasbench.surrogates.models",
     "evaluate": "nasbench.surrogates.evaluate",
     "score": "nasbench.surrogates.evaluate",

@@ -1,13 +1,17 @@
-"""Benchmarks answered by surrogates: :class:`SurrogateBenchmark` (every arch of the space) and
+"""Benchmarks answered by surrogates: :class:`SurrogateBenchmark` (any arch of the space) and
 :class:`HybridBenchmark` (the table where it has a result, the surrogate elsewhere). Both follow the Benchmark
-protocol of :mod:`nasbench.benchmark`, so strategies and the runner use them unchanged; every Result says where it
-came from in ``source``.
+protocol of :mod:`nasbench.benchmark` for a space of any shape, so strategies and the runner use them unchanged;
+every Result says where it came from in ``source``, and metric names and directions are the store's.
 
-A SurrogateBenchmark holds one fitted :class:`Surrogate` per (metric, epoch). Its predictions for the whole space
-are computed once per target on first use (15,625 NB201 cells in well under a second), so later queries are array
-lookups. ``seed=None`` answers the mean; an explicit seed answers ``mean + std * z`` where ``std`` is the noise
-model's seed-to-seed std and ``z`` a standard normal that is a pure function of ``(seed, arch)`` -- the same draw
-for every metric and epoch of that (seed, arch), as one training run would be good or bad throughout. When the
+A SurrogateBenchmark holds one fitted :class:`Surrogate` per (metric, epoch). Over an enumerable space of at most
+:data:`PREDICT_UP_TO` archs its predictions for the whole space are computed once per target on first use (15,625
+NB201 cells in well under a second), so later queries are array lookups and ``table()`` / ``best()`` work. Over
+any other space (NB101: 423,624 classes, no enumeration) it predicts lazily per query and caches each arch's
+answer; ``archs()``, ``table()`` and ``best()`` then raise :class:`MissingCapability` / :class:`InvalidQuery`.
+
+``seed=None`` answers the mean; an explicit seed answers ``mean + std * z`` where ``std`` is the noise model's
+seed-to-seed std and ``z`` a standard normal that is a pure function of ``(seed, arch key)`` -- the same draw for
+every metric and epoch of that (seed, arch), as one training run would be good or bad throughout. When the
 training store had a single seed there is no noise model, and a seeded query returns the mean.
 """
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +28,37 @@ import numpy as np
 from nasbench.atomic import atomic_write_text
 from nasbench.benchmark import Result, TabularBenchmark
 from nasbench.errors import InvalidArchitecture, InvalidQuery, MissingResult, StoreError, UnknownMetric
-from nasbench.spaces.nb201 import Arch
-from nasbench.store.format import ACCURACY_METRICS, METRICS
-from nasbench.surrogates.features import as_ops
+from nasbench.spaces.base import Arch, Enumerable, SearchSpace, arch_keys, require
+from nasbench.store.format import PROTOCOL_KEYS, default_direction, metric_order
+from nasbench.surrogates.features import as_rows, space_positions
 from nasbench.surrogates.noise import standard_normal
 from nasbench.surrogates.surrogate import Surrogate, fit_from_store
 
 Target = tuple[str, int]
+#: An enumerable space up to this size is predicted whole, up front; larger or non-enumerable ones lazily.
+PREDICT_UP_TO = 100_000
 
 
 class SurrogateBenchmark:
-    """Answers every architecture of the space from fitted surrogates, one per (metric, epoch)."""
+    """Answers any architecture of the space from fitted surrogates, one per (metric, epoch).
 
-    def __init__(self, surrogates: Iterable[Surrogate], *, name: str = "") -> None:
+    ``directions`` (metric -> "max" / "min") and ``defaults`` (the store's default protocol) come from the
+    training store; a metric without a given direction takes the one its name implies, else InvalidQuery.
+    """
+
+    def __init__(
+        self,
+        surrogates: Iterable[Surrogate],
+        *,
+        name: str = "",
+        directions: Mapping[str, str] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        seeds: Sequence[int | None] = (None,),
+    ) -> None:
         self.surrogates: dict[Target, Surrogate] = {}
         for s in surrogates:
             if s.metric is None or s.epoch is None:
                 raise InvalidQuery(f"{s!r} has no target metric/epoch; fit it with fit_from_store or set them")
-            if s.metric not in METRICS:
-                raise UnknownMetric(f"surrogate target {s.metric!r} is not a benchmark metric ({', '.join(METRICS)})")
             self.surrogates[(s.metric, s.epoch)] = s
         if not self.surrogates:
             raise InvalidQuery("a SurrogateBenchmark needs at least one fitted surrogate")
@@ -51,20 +67,33 @@ class SurrogateBenchmark:
             raise InvalidQuery(f"surrogates of different spaces cannot form one benchmark: {sorted(spaces)}")
         first = next(iter(self.surrogates.values()))
         self.name = name
-        self.space = first.space
+        self.space: SearchSpace = first.space
         self.dataset = first.dataset
         self.epochs = tuple(sorted({e for _, e in self.surrogates}))
-        self.metrics = tuple(m for m in METRICS if any(m == k[0] for k in self.surrogates))
-        self.seeds: tuple[int | None, ...] = (None,)
+        self.metrics = metric_order(m for m, _ in self.surrogates)
+        self.directions = {m: _direction(m, directions) for m in self.metrics}
+        self.defaults = _usable_defaults(defaults or {}, self.metrics, self.epochs)
+        self.seeds: tuple[int | None, ...] = tuple(seeds)
+        self.up_front = isinstance(self.space, Enumerable) and self.space.size <= PREDICT_UP_TO
         self._mean: dict[Target, np.ndarray] = {}
         self._std: dict[Target, np.ndarray] = {}
+        self._cache: dict[Target, dict[int, tuple[float, float]]] = {}
+        if self.up_front:
+            everything = self._everything()
+            for (metric, epoch), s in self.surrogates.items():
+                if s.static is not None and not s.static.covers(everything):
+                    raise InvalidQuery(
+                        f"the surrogate of {metric}@{epoch} reads the store's static figures ({s.features}), which "
+                        f"the store holds for only {len(s.static.archs):,} of the {self.space.size:,} archs this "
+                        "benchmark answers; fit it on the space's encodings only (features without 'static')"
+                    )
 
     @classmethod
     def from_store(
         cls,
         bench: TabularBenchmark | str | os.PathLike[str],
         *,
-        metrics: Sequence[str] = ("val_acc", "test_acc", "train_time_s"),
+        metrics: Sequence[str] | None = None,
         epochs: Sequence[int] | None = None,
         model: str = "xgboost",
         features: str | None = None,
@@ -72,14 +101,15 @@ class SurrogateBenchmark:
         seed: int = 0,
         archs: Sequence[object] | np.ndarray | None = None,
     ) -> SurrogateBenchmark:
-        """Fit one surrogate per (metric, epoch) the store holds among ``metrics`` and ``epochs`` (default: all
-        epochs); ``archs`` restricts training to a subset (e.g. to evaluate honestly on the rest)."""
+        """Fit one surrogate per (metric, epoch) the store holds among ``metrics`` (default: the store's search
+        and score metrics and ``train_time_s``) and ``epochs`` (default: all); metrics the store lacks are
+        skipped. ``archs`` restricts training to a subset (e.g. to evaluate honestly on the rest)."""
         if not isinstance(bench, TabularBenchmark):
             bench = TabularBenchmark.open(bench)
-        unknown = [m for m in metrics if m not in METRICS]
-        if unknown:
-            raise UnknownMetric(f"unknown metric(s) {unknown}; metrics are: {', '.join(METRICS)}")
-        wanted = [m for m in metrics if m in bench.metrics]
+        if metrics is None:
+            d = bench.defaults
+            metrics = (d.get("search_metric", "val_acc"), d.get("score_metric", "test_acc"), "train_time_s")
+        wanted = [m for m in dict.fromkeys(metrics) if m in bench.metrics]
         if not wanted:
             raise MissingResult(f"the store holds none of {list(metrics)}; it holds: {', '.join(bench.metrics)}")
         epochs = bench.epochs if epochs is None else tuple(epochs)
@@ -97,11 +127,15 @@ class SurrogateBenchmark:
                         bench, metric, epoch, model=model, features=features, params=params, seed=seed, archs=archs
                     )
                 )
-        out = cls(surrogates, name=f"surrogate of {bench.name or bench.dataset}")
         named = tuple(s for s in bench.seeds if s is not None)
-        if any(s.noise is not None for s in surrogates) and named:
-            out.seeds = named
-        return out
+        seeds: tuple[int | None, ...] = named if named and any(s.noise is not None for s in surrogates) else (None,)
+        return cls(
+            surrogates,
+            name=f"surrogate of {bench.name or bench.dataset}",
+            directions=bench.directions,
+            defaults=bench.defaults,
+            seeds=seeds,
+        )
 
     # ---- persistence ----------------------------------------------------------------------------------------
 
@@ -119,14 +153,18 @@ class SurrogateBenchmark:
         meta = {
             "format": "nasbench-surrogate-benchmark",
             "name": self.name,
+            "space": self.space.name,
             "seeds": list(self.seeds),
+            "directions": self.directions,
+            "defaults": self.defaults,
             "targets": entries,
         }
         atomic_write_text(folder / "benchmark.json", json.dumps(meta, indent=1))
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str], *, space: str | None = None) -> SurrogateBenchmark:
+    def load(cls, folder: str | os.PathLike[str], *, space: SearchSpace | str | None = None) -> SurrogateBenchmark:
+        """A saved benchmark; ``space`` (a name, or a space object to use) must be the one it was fitted for."""
         folder = Path(folder)
         try:
             meta = json.loads((folder / "benchmark.json").read_text())
@@ -136,18 +174,35 @@ class SurrogateBenchmark:
             Surrogate.load(folder / e["path"], space=space, metric=e["metric"], epoch=e["epoch"])
             for e in meta["targets"]
         ]
-        out = cls(surrogates, name=meta.get("name", ""))
-        out.seeds = tuple(meta.get("seeds") or (None,))
-        return out
+        return cls(
+            surrogates,
+            name=meta.get("name", ""),
+            directions=meta.get("directions"),
+            defaults=meta.get("defaults"),
+            seeds=tuple(meta.get("seeds") or (None,)),
+        )
 
-    # ---- queries --------------------------------------------------------------------------------------------
+    # ---- the space ------------------------------------------------------------------------------------------
+
+    def _everything(self) -> np.ndarray:
+        return np.asarray(self.space.all_archs(), dtype=np.int64).reshape(-1, len(self.space.choices))  # type: ignore[attr-defined]
+
+    def _require_listing(self, what: str) -> None:
+        require(self.space, "enumerable", f"{what} of a surrogate benchmark")
+        if not self.up_front:
+            raise InvalidQuery(
+                f"{what} needs a prediction for every arch, and the {self.space.name} space has "
+                f"{self.space.size:,} (more than {PREDICT_UP_TO:,}); query archs instead"  # type: ignore[attr-defined]
+            )
 
     def archs(self) -> list[Arch]:
         """Every architecture of the space: a surrogate answers for all of them."""
-        return self.space.all_archs()
+        self._require_listing("listing every arch")
+        return self.space.all_archs()  # type: ignore[attr-defined, no-any-return]
 
     def __len__(self) -> int:
-        return self.space.size
+        self._require_listing("the size")
+        return int(self.space.size)  # type: ignore[attr-defined]
 
     def __contains__(self, arch: object) -> bool:
         try:
@@ -165,37 +220,54 @@ class SurrogateBenchmark:
             raise MissingResult(f"this surrogate has no epoch {epoch!r}; available: {list(self.epochs)}")
         return int(epoch)
 
-    def _target_arrays(self, metric: str, epoch: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """(mean, noise std) over the whole space for one target, computed on first use; None = no surrogate."""
-        key = (metric, epoch)
-        if key not in self.surrogates:
-            return None
+    # ---- predictions ----------------------------------------------------------------------------------------
+
+    def _whole_space(self, key: Target) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, noise std) over the whole space for one target, computed on first use."""
         if key not in self._mean:
             s = self.surrogates[key]
-            everything = np.asarray(self.space.all_archs(), dtype=np.int64)
-            mean = _clip(metric, s.predict(everything))
-            std = s.noise_std(everything) if s.noise is not None else np.zeros(self.space.size)
+            everything = self._everything()
+            mean = _clip(key[0], s.predict(everything))
+            std = s.noise_std(everything)
             mean.setflags(write=False)
             std.setflags(write=False)
             self._mean[key], self._std[key] = mean, std
         return self._mean[key], self._std[key]
 
-    def _values(self, idx: np.ndarray, metric: str, epoch: int, seed: int | None) -> np.ndarray:
-        arrays = self._target_arrays(metric, epoch)
-        if arrays is None:
-            return np.full(len(idx), np.nan)
-        mean, std = arrays
-        out = mean[idx]
-        if seed is not None:
-            out = _clip(metric, out + std[idx] * standard_normal(_seed(seed), idx))
-        return out
+    def _lazy(self, key: Target, arr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, noise std) of the queried archs, predicting only those not asked before."""
+        cache = self._cache.setdefault(key, {})
+        missing = {int(k): i for i, k in enumerate(keys.tolist()) if int(k) not in cache}
+        if missing:
+            rows = arr[list(missing.values())]
+            s = self.surrogates[key]
+            mean, std = _clip(key[0], s.predict(rows)), s.noise_std(rows)
+            cache.update(zip(missing, zip(mean.tolist(), std.tolist(), strict=True), strict=True))
+        pairs = np.asarray([cache[int(k)] for k in keys.tolist()], dtype=np.float64).reshape(-1, 2)
+        return pairs[:, 0], pairs[:, 1]
+
+    def _values(self, arr: np.ndarray, keys: np.ndarray, metric: str, epoch: int, seed: int | None) -> np.ndarray:
+        key = (metric, epoch)
+        if key not in self.surrogates:
+            return np.full(len(arr), np.nan)
+        if self.up_front:
+            mean_all, std_all = self._whole_space(key)
+            pos = space_positions(self.space, arr)
+            mean, std = mean_all[pos], std_all[pos]
+        else:
+            mean, std = self._lazy(key, arr, keys)
+        if seed is None:
+            return mean
+        return _clip(metric, mean + std * standard_normal(_seed(seed), keys))
 
     def query(self, arch: Arch | str, *, epoch: int | None = None, seed: int | None = None) -> Result:
-        """All metrics the surrogates predict for ``arch`` (NaN for the others); ``source="surrogate"``."""
-        idx = np.asarray([self.space.index(self.space.validate(arch))])
+        """Every metric the surrogates predict for ``arch`` (NaN at an epoch a metric has no surrogate for);
+        ``source="surrogate"``."""
+        arr = as_rows(self.space, [arch])
+        keys = arch_keys(self.space, arr)
         e = self._epoch(epoch)
-        values = [float(self._values(idx, m, e, seed)[0]) for m in METRICS]
-        return Result(*values, e, seed, "surrogate")
+        values = {m: float(self._values(arr, keys, m, e, seed)[0]) for m in self.metrics}
+        return Result(values, e, seed, "surrogate")
 
     def query_many(
         self,
@@ -205,31 +277,34 @@ class SurrogateBenchmark:
         seed: int | None = None,
         metrics: Sequence[str] | None = None,
     ) -> dict[str, np.ndarray]:
-        """``{metric: array(len(archs))}``; metrics without a surrogate are NaN, unknown names raise."""
-        idx = self.space.indices(as_ops(self.space, archs))
+        """``{metric: array(len(archs))}``; a metric this benchmark does not predict raises UnknownMetric."""
+        arr = as_rows(self.space, archs)
+        keys = arch_keys(self.space, arr)
         e = self._epoch(epoch)
-        return {m: self._values(idx, m, e, seed) for m in self._metric_list(metrics)}
+        return {m: self._values(arr, keys, m, e, seed) for m in self._metric_list(metrics)}
 
     def _metric_list(self, metrics: Sequence[str] | None) -> tuple[str, ...]:
         if metrics is None:
             return self.metrics
-        unknown = [m for m in metrics if m not in METRICS]
+        unknown = [m for m in metrics if m not in self.metrics]
         if unknown:
             raise UnknownMetric(f"unknown metric(s) {unknown}; this benchmark answers: {', '.join(self.metrics)}")
         return tuple(metrics)
 
     def table(self, metric: str, *, epoch: int | None = None, seed: int | None = None) -> np.ndarray:
-        """One metric for every arch of the space, in :meth:`archs` (index) order."""
-        if metric not in self.metrics:
-            raise UnknownMetric(
-                f"this surrogate benchmark does not predict {metric!r}; it predicts: {', '.join(self.metrics)}"
-            )
-        return self._values(np.arange(self.space.size), metric, self._epoch(epoch), seed).copy()
+        """One metric for every arch of the space, in :meth:`archs` order (enumerable spaces only)."""
+        self._metric_list([metric])
+        self._require_listing("table()")
+        everything = self._everything()
+        return self._values(everything, arch_keys(self.space, everything), metric, self._epoch(epoch), seed).copy()
 
     def best(self, metric: str, *, epoch: int | None = None) -> tuple[Arch, float]:
+        """The arch with the best predicted mean ``metric`` (by its direction) and that value."""
         values = self.table(metric, epoch=epoch)
-        i = int(np.argmax(values))
-        return self.space.from_index(i), float(values[i])
+        if not np.isfinite(values).any():
+            raise MissingResult(f"no {metric} at epoch {epoch}")
+        i = int(np.nanargmax(values) if self.directions[metric] == "max" else np.nanargmin(values))
+        return self.archs()[i], float(values[i])
 
     def __repr__(self) -> str:
         targets = ", ".join(f"{m}@{e}" for m, e in sorted(self.surrogates))
@@ -240,7 +315,8 @@ class SurrogateBenchmark:
 class HybridBenchmark:
     """The table's result where it has one for the query (arch, epoch, seed), the surrogate's elsewhere.
 
-    Epochs are those of the table and the surrogate together. ``table()`` covers the whole space.
+    Metrics, epochs and seeds are those of the table and the surrogate together; directions and defaults are the
+    table's. ``table()`` and ``best()`` cover the whole space where the surrogate benchmark can list it.
     """
 
     def __init__(self, table: TabularBenchmark, surrogate: SurrogateBenchmark) -> None:
@@ -251,18 +327,14 @@ class HybridBenchmark:
         self.space = table.space
         self.dataset = table.dataset
         self.epochs = tuple(sorted(set(table.epochs) | set(surrogate.epochs)))
-        self.metrics = tuple(m for m in METRICS if m in table.metrics or m in surrogate.metrics)
+        self.metrics = metric_order({*table.metrics, *surrogate.metrics})
+        self.directions = {m: table.directions.get(m) or surrogate.directions[m] for m in self.metrics}
+        self.defaults = _usable_defaults(table.defaults, self.metrics, self.epochs)
         self.seeds = tuple(dict.fromkeys((*table.seeds, *surrogate.seeds)))
         self._present: dict[tuple[int, int | None], np.ndarray] = {}
-        # Row in the table of every arch index (or -1): the table's own answer of "do you have it".
-        everything = np.asarray(self.space.all_archs(), dtype=np.int64)
-        self._row = np.full(self.space.size, -1, dtype=np.int64)
-        if table.iso_shared:
-            canon = np.asarray([self.space.canonical(tuple(a)) for a in everything.tolist()], dtype=np.int64)
-            have = {a: r for r, a in enumerate(table.archs())}
-            self._row = np.asarray([have.get(tuple(c), -1) for c in canon.tolist()], dtype=np.int64)
-        else:
-            self._row[self.space.indices(np.asarray(table.archs(), dtype=np.int64))] = np.arange(len(table))
+        # The table's rows are sorted, so their keys are: a query finds its row by binary search.
+        width = len(self.space.choices)
+        self._keys = arch_keys(self.space, np.asarray(table.archs(), dtype=np.int64).reshape(-1, width))
 
     def _epoch(self, epoch: int | None) -> int:
         if epoch is None:
@@ -273,20 +345,28 @@ class HybridBenchmark:
             raise MissingResult(f"no epoch {epoch!r} in table or surrogate; available: {list(self.epochs)}")
         return int(epoch)
 
-    def _table_has(self, idx: np.ndarray, epoch: int, seed: int | None) -> np.ndarray:
-        """Bool per arch index: the table has a result for it at ``epoch`` (and ``seed``)."""
-        rows = self._row[idx]
+    def _rows(self, arr: np.ndarray) -> np.ndarray:
+        """Table row of each validated arch (its canonical form's where the table is iso_shared), -1 if none."""
+        if self.tabular.iso_shared and len(arr):
+            arr = np.asarray([self.space.canonical(tuple(a)) for a in arr.tolist()], dtype=np.int64)
+        keys = arch_keys(self.space, arr)
+        if not len(self._keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return np.where(self._keys[pos] == keys, pos, -1)
+
+    def _table_has(self, arr: np.ndarray, epoch: int, seed: int | None) -> np.ndarray:
+        """Bool per arch: the table has a result for it at ``epoch`` (and ``seed``)."""
+        if epoch not in self.tabular.epochs or (seed is not None and seed not in self.tabular.seeds):
+            return np.zeros(len(arr), dtype=bool)
+        rows = self._rows(arr)
         ok = rows >= 0
-        if epoch not in self.tabular.epochs or not ok.any():
-            return np.zeros(len(idx), dtype=bool)
-        if seed is not None and seed not in self.tabular.seeds:
-            return np.zeros(len(idx), dtype=bool)
         key = (epoch, seed)
         if key not in self._present:
             # "Has a result" = at least one metric is finite for that row at epoch (and seed), as the table answers.
             columns = [self.tabular.table(m, epoch=epoch, seed=seed) for m in self.tabular.metrics]
             self._present[key] = np.isfinite(np.stack(columns)).any(axis=0)
-        present = np.zeros(len(idx), dtype=bool)
+        present = np.zeros(len(arr), dtype=bool)
         present[ok] = self._present[key][rows[ok]]
         return present
 
@@ -294,13 +374,13 @@ class HybridBenchmark:
         self, archs: Sequence[Arch] | np.ndarray, *, epoch: int | None = None, seed: int | None = None
     ) -> np.ndarray:
         """Per arch, ``"table"`` or ``"surrogate"``: where :meth:`query_many` takes its answer from."""
-        idx = self.space.indices(as_ops(self.space, archs))
-        return np.where(self._table_has(idx, self._epoch(epoch), seed), "table", "surrogate")
+        arr = as_rows(self.space, archs)
+        return np.where(self._table_has(arr, self._epoch(epoch), seed), "table", "surrogate")
 
     def query(self, arch: Arch | str, *, epoch: int | None = None, seed: int | None = None) -> Result:
         valid = self.space.validate(arch)
         e = self._epoch(epoch)
-        if self._table_has(np.asarray([self.space.index(valid)]), e, seed)[0]:
+        if self._table_has(as_rows(self.space, [valid]), e, seed)[0]:
             return self.tabular.query(valid, epoch=e, seed=seed)
         if e not in self.surrogate.epochs:
             raise MissingResult(
@@ -316,59 +396,92 @@ class HybridBenchmark:
         seed: int | None = None,
         metrics: Sequence[str] | None = None,
     ) -> dict[str, np.ndarray]:
-        ops = as_ops(self.space, archs)
-        idx = self.space.indices(ops)
+        """``{metric: array(len(archs))}``: the table's values where it has the run, predictions elsewhere; NaN
+        where the source that answers lacks the metric."""
+        arr = as_rows(self.space, archs)
         e = self._epoch(epoch)
         metrics = self.metrics if metrics is None else tuple(metrics)
         unknown = [m for m in metrics if m not in self.metrics]
         if unknown:
             raise UnknownMetric(f"unknown metric(s) {unknown}; this benchmark answers: {', '.join(self.metrics)}")
-        in_table = self._table_has(idx, e, seed)
-        out = {m: np.full(len(idx), np.nan) for m in metrics}
+        in_table = self._table_has(arr, e, seed)
+        out = {m: np.full(len(arr), np.nan) for m in metrics}
         if in_table.any():
             table_metrics = [m for m in metrics if m in self.tabular.metrics]
-            got = self.tabular.query_many(ops[in_table], epoch=e, seed=seed, metrics=table_metrics)
+            got = self.tabular.query_many(arr[in_table], epoch=e, seed=seed, metrics=table_metrics)
             for m in table_metrics:
                 out[m][in_table] = got[m]
         rest = ~in_table
         if rest.any():
             if e not in self.surrogate.epochs:
-                first = tuple(ops[rest][0].tolist())
+                first = tuple(int(v) for v in arr[rest][0])
                 raise MissingResult(
                     f"{self.space.to_str(first)} is not in the table at epoch {e} and the surrogate has no epoch {e}"
                 )
-            got = self.surrogate.query_many(ops[rest], epoch=e, seed=seed, metrics=metrics)
-            for m in metrics:
+            predicted = [m for m in metrics if m in self.surrogate.metrics]
+            got = self.surrogate.query_many(arr[rest], epoch=e, seed=seed, metrics=predicted)
+            for m in predicted:
                 out[m][rest] = got[m]
         return out
 
     def archs(self) -> list[Arch]:
-        return self.space.all_archs()
+        """Every arch of the space (the surrogate answers those the table lacks)."""
+        return self.surrogate.archs()
 
     def __len__(self) -> int:
-        return self.space.size
+        return len(self.surrogate)
+
+    def __contains__(self, arch: object) -> bool:
+        return arch in self.surrogate
 
     def table(self, metric: str, *, epoch: int | None = None, seed: int | None = None) -> np.ndarray:
-        """One metric for every arch of the space (index order): table values where present, else predictions."""
-        return self.query_many(
-            np.asarray(self.space.all_archs(), dtype=np.int64), epoch=epoch, seed=seed, metrics=[metric]
-        )[metric]
+        """One metric for every arch of the space (:meth:`archs` order): table values where present, else
+        predictions."""
+        everything = np.asarray(self.archs(), dtype=np.int64).reshape(-1, len(self.space.choices))
+        return self.query_many(everything, epoch=epoch, seed=seed, metrics=[metric])[metric]
 
     def best(self, metric: str, *, epoch: int | None = None) -> tuple[Arch, float]:
+        """The arch with the best ``metric`` (by its direction) over the whole space, and that value."""
         values = self.table(metric, epoch=epoch)
         if not np.isfinite(values).any():
             raise MissingResult(f"no {metric} at epoch {epoch}")
-        i = int(np.nanargmax(values))
-        return self.space.from_index(i), float(values[i])
+        i = int(np.nanargmax(values) if self.directions[metric] == "max" else np.nanargmin(values))
+        return self.archs()[i], float(values[i])
 
     def __repr__(self) -> str:
         return f"HybridBenchmark(table={self.tabular!r}, surrogate={self.surrogate!r})"
 
 
+def _direction(metric: str, directions: Mapping[str, str] | None) -> str:
+    direction = (directions or {}).get(metric) or default_direction(metric)
+    if direction not in ("max", "min"):
+        raise InvalidQuery(f"metric {metric!r} needs a direction ('max' or 'min'): give directions={{...}}")
+    return direction
+
+
+def _usable_defaults(defaults: Mapping[str, Any], metrics: Sequence[str], epochs: Sequence[int]) -> dict[str, Any]:
+    """The store's default protocol, less entries naming a metric or epoch this benchmark does not answer."""
+    out = {}
+    for key, value in defaults.items():
+        if key not in PROTOCOL_KEYS:
+            continue
+        if key.endswith("_metric") and value not in metrics:
+            continue
+        if key.endswith("_epoch") and value not in epochs:
+            continue
+        out[key] = value
+    return out
+
+
 def _clip(metric: str, values: np.ndarray) -> np.ndarray:
-    """Keep predictions physically possible: accuracies in [0, 1], losses and times non-negative."""
-    hi = 1.0 if metric in ACCURACY_METRICS else np.inf
-    return np.clip(np.asarray(values, dtype=np.float64), 0.0, hi)
+    """Keep predictions physically possible: ``*_acc`` fractions in [0, 1]; what a name marks as minimised
+    (losses, errors, times, latencies, energies) non-negative; any other metric as predicted."""
+    values = np.asarray(values, dtype=np.float64)
+    if metric.endswith("_acc"):
+        return np.clip(values, 0.0, 1.0)
+    if default_direction(metric) == "min":
+        return np.maximum(values, 0.0)
+    return values
 
 
 def _seed(seed: object) -> int:

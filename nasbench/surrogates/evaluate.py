@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 
 from nasbench.atomic import atomic_path, atomic_write_text
-from nasbench.errors import InvalidQuery, MissingResult
-from nasbench.surrogates.surrogate import Surrogate
+from nasbench.errors import InvalidQuery
+from nasbench.spaces.base import SearchSpace
+from nasbench.surrogates.static import StaticTable
+from nasbench.surrogates.surrogate import Surrogate, target_epoch, target_metric
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +72,9 @@ class ModelSpec:
         model, _, features = text.partition(":")
         return cls(model.strip(), features.strip() or None)
 
-    @property
-    def label(self) -> str:
-        return f"{self.model}:{self.make().features}"
-
-    def make(self, seed: int = 0, space: str = "nb201") -> Surrogate:
-        return Surrogate(self.model, self.features, params=dict(self.params), seed=seed, space=space)
+    def make(self, seed: int = 0, *, space: SearchSpace | str, static: StaticTable | None = None) -> Surrogate:
+        """An unfitted surrogate for ``space``; unknown models, parameters or features raise now."""
+        return Surrogate(self.model, self.features, space=space, params=dict(self.params), seed=seed, static=static)
 
 
 def log_sizes(low: int, high: int, count: int) -> list[int]:
@@ -85,7 +84,7 @@ def log_sizes(low: int, high: int, count: int) -> list[int]:
 
 def evaluate(
     bench: Any,
-    metric: str,
+    metric: str | None,
     epoch: int | None,
     specs: Sequence[ModelSpec],
     sizes: Sequence[int],
@@ -94,16 +93,16 @@ def evaluate(
     seed: int = 0,
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One record per (model, size, trial): the scores on the held-out archs plus fit and predict seconds."""
-    if metric not in bench.metrics:
-        raise MissingResult(f"this store has no {metric!r}; it holds: {', '.join(bench.metrics)}")
-    if epoch is None and len(bench.epochs) != 1:
-        raise InvalidQuery(f"give the target epoch: this store holds epochs {list(bench.epochs)}")
-    epoch = bench.epochs[0] if epoch is None else epoch
-    if epoch not in bench.epochs:
-        raise MissingResult(f"this store has no epoch {epoch}; available: {list(bench.epochs)}")
-    archs = np.asarray(bench.archs(), dtype=np.int64)
+    """One record per (model, size, trial): the scores on the held-out archs plus fit and predict seconds.
+    ``bench`` is a store of any space (a :class:`~nasbench.benchmark.TabularBenchmark`); ``metric`` None is its
+    default score metric. A minimised metric (a loss) is scored on its negation, so "top" means best."""
+    metric = target_metric(bench, metric)
+    epoch = target_epoch(bench, epoch)
+    archs = np.asarray(bench.archs(), dtype=np.int64).reshape(-1, len(bench.space.choices))
+    static = StaticTable.from_bench(bench)
+    labels = {spec: f"{spec.model}:{spec.make(space=bench.space, static=static).features}" for spec in specs}
     y = bench.table(metric, epoch=epoch)
+    sign = -1.0 if bench.directions.get(metric) == "min" else 1.0
     finite = np.flatnonzero(np.isfinite(y))
     if len(finite) < len(y):
         log.warning("evaluation ignores %d archs whose %s@%s is NaN", len(y) - len(finite), metric, epoch)
@@ -116,14 +115,21 @@ def evaluate(
             perm = rng.permutation(finite)
             train, test = perm[:size], perm[size:]
             for spec in specs:
-                surrogate = spec.make(seed=trial, space=bench.space.name)
+                surrogate = spec.make(seed=trial, space=bench.space, static=static)
                 t0 = time.perf_counter()
                 surrogate.fit(archs[train], y[train])
                 t1 = time.perf_counter()
                 pred = surrogate.predict(archs[test])
                 t2 = time.perf_counter()
-                rec = {"model": spec.label, "size": int(size), "trial": trial, "n_test": len(test)}
-                rec.update(score(y[test], pred))
+                rec = {
+                    "model": labels[spec],
+                    "metric": metric,
+                    "epoch": epoch,
+                    "size": int(size),
+                    "trial": trial,
+                    "n_test": len(test),
+                }
+                rec.update(score(sign * y[test], sign * pred))
                 rec.update({"fit_s": t1 - t0, "predict_s": t2 - t1})
                 records.append(rec)
                 if progress is not None:

@@ -5,6 +5,7 @@ Saved as a folder (no pickle anywhere)::
     meta.json         format, space, features, model name and parameters, target metric/epoch/dataset,
                       training-set size and hash, library versions, noise model, a prediction check
     train.npz         the training archs and targets (numpy, allow_pickle=False)
+    static.npz        only with a ``static`` feature: the store's static columns it reads, per stored arch
     model.xgb.json    XGBoost's own JSON model  | <name>.pt torch state dicts (tensors only)
                       (scikit-learn models are refitted from train.npz on load; the check proves the refit
                       reproduces the saved predictions)
@@ -28,14 +29,17 @@ import numpy as np
 from nasbench import __version__
 from nasbench.errors import InvalidQuery, MissingResult, StoreError
 from nasbench.spaces import get_space
-from nasbench.surrogates.features import DEFAULT_FEATURES, as_ops, featurize, parse_features
+from nasbench.spaces.base import SearchSpace
+from nasbench.surrogates.features import as_rows, default_features, featurize, parse_features, static_columns
 from nasbench.surrogates.models import DEFAULT_MODEL, make_model, model_class
 from nasbench.surrogates.noise import NoiseModel
+from nasbench.surrogates.static import StaticTable
 
 log = logging.getLogger(__name__)
 
 FORMAT = "nasbench-surrogate"
-FORMAT_VERSION = 1
+#: 2: any search space; ``static`` = the store's own columns (v1's ``static`` was NB201's analytic figures).
+FORMAT_VERSION = 2
 _CHECK_POINTS = 32
 
 
@@ -46,8 +50,12 @@ class SurrogateMismatch(InvalidQuery):
 class Surrogate:
     """Predicts one target (a metric at an epoch) for any architecture of a space.
 
-    >>> s = Surrogate("xgboost", "path+live_onehot+static").fit(archs, y)   # doctest: +SKIP
+    >>> s = Surrogate("xgboost", space="nb201").fit(archs, y)                 # doctest: +SKIP
     >>> s.predict(["|nor_conv_3x3~0|+|...|"])                                # doctest: +SKIP
+
+    ``features`` default to the model's required ones (the GIN: ``graph``) or the space's defaults
+    (:func:`~nasbench.surrogates.features.default_features`). A ``static`` feature needs the store's ``static``
+    table and then answers only archs the store holds.
     """
 
     def __init__(
@@ -55,22 +63,35 @@ class Surrogate:
         model: str = DEFAULT_MODEL,
         features: str | None = None,
         *,
+        space: SearchSpace | str,
         params: dict[str, Any] | None = None,
         seed: int = 0,
-        space: str = "nb201",
+        static: StaticTable | None = None,
     ) -> None:
         self.model_name = model
         cls = model_class(model)
+        self.space = get_space(space) if isinstance(space, str) else space
+        self.space_name = self.space.name
+        space_params = cls.space_params(self.space)  # MissingCapability before anything else
         required = cls.required_features
         if features is None:
-            features = required or DEFAULT_FEATURES
-        self.features = "+".join(parse_features(features))
+            features = required or default_features(self.space)
+        names = parse_features(features, self.space)
+        self.features = "+".join(names)
         if required is not None and self.features != required:
             raise InvalidQuery(f"model {model} reads features {required!r}, got {self.features!r}")
-        self.params = dict(params or {})
+        self.static: StaticTable | None = None
+        wanted = static_columns(names)
+        if wanted:
+            if static is None:
+                raise InvalidQuery(
+                    f"features {self.features!r} read the store's /static columns: fit from a store "
+                    "(fit_from_store, or pass static=StaticTable.from_bench(bench))"
+                )
+            columns = dict.fromkeys(c for name in wanted for c in static.columns(name))
+            self.static = static.select(list(columns))
+        self.params = {**space_params, **(params or {})}
         self.seed = int(seed)
-        self.space_name = space
-        self.space = get_space(space)
         self.model = make_model(model, self.params, seed=self.seed)
         self.metric: str | None = None
         self.epoch: int | None = None
@@ -86,7 +107,7 @@ class Surrogate:
     def fit(self, archs: Sequence[object] | np.ndarray, y: Sequence[float] | np.ndarray) -> Surrogate:
         """Fit on ``archs`` and targets ``y``. NaN targets are dropped (logged with their count); too few points
         left for the model raise :class:`InvalidQuery`."""
-        ops = as_ops(self.space, archs)
+        ops = as_rows(self.space, archs)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(y) != len(ops):
             raise InvalidQuery(f"got {len(ops)} archs but {len(y)} targets")
@@ -101,10 +122,10 @@ class Surrogate:
                 f"{self.model_name} needs at least {need} training points with a finite target, got {len(y)}"
                 + (f" ({self.n_dropped_} NaN targets dropped)" if self.n_dropped_ else "")
             )
-        self.model.fit(featurize(self.space, ops, self.features), y)
+        self.model.fit(self.featurize(ops), y)
         self.n_train_ = len(y)
         self.train_hash_ = training_hash(ops, y)
-        self._train = (ops.astype(np.int8), y)
+        self._train = (ops.astype(_arch_dtype(self.space)), y)
         return self
 
     @property
@@ -117,27 +138,39 @@ class Surrogate:
 
     # ---- predictions ----------------------------------------------------------------------------------------
 
+    def featurize(self, archs: Sequence[object] | np.ndarray) -> np.ndarray:
+        """This surrogate's feature matrix of ``archs``; NaN features raise for a model that cannot take them."""
+        X = featurize(self.space, archs, self.features, self.static)
+        if not self.model.allows_nan and np.isnan(X).any():
+            raise InvalidQuery(
+                f"{self.model_name} cannot take NaN features, and the store's static figures of some of these archs "
+                "are NaN; use xgboost, or features without 'static'"
+            )
+        return X
+
     def predict(self, archs: Sequence[object] | np.ndarray) -> np.ndarray:
         """Mean prediction per arch (float64); archs of another space raise InvalidArchitecture."""
         self._check_fitted()
-        return np.asarray(self.model.predict(featurize(self.space, archs, self.features)), dtype=np.float64)
+        return np.asarray(self.model.predict(self.featurize(archs)), dtype=np.float64)
 
     def predict_dist(self, archs: Sequence[object] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) of the model's belief, for models with uncertainty (``model.has_dist``)."""
         self._check_fitted()
-        return self.model.predict_dist(featurize(self.space, archs, self.features))
+        return self.model.predict_dist(self.featurize(archs))
 
     def noise_std(self, archs: Sequence[object] | np.ndarray) -> np.ndarray:
         """Predicted seed-to-seed std per arch; zeros when the training store had a single seed."""
+        rows = as_rows(self.space, archs)
         if self.noise is None:
-            return np.zeros(len(as_ops(self.space, archs)))
-        return self.noise.predict_std(self.space, as_ops(self.space, archs))
+            return np.zeros(len(rows))
+        return self.noise.predict_std(self.space, rows)
 
     def describe(self) -> dict[str, Any]:
         return {
             "space": self.space_name,
             "model": self.model_name,
             "features": self.features,
+            "static_columns": None if self.static is None else list(self.static.names),
             "target": {"metric": self.metric, "epoch": self.epoch, "dataset": self.dataset},
             "n_train": self.n_train_,
             "n_dropped_nan": self.n_dropped_,
@@ -165,6 +198,7 @@ class Surrogate:
         try:
             ops, y = self._train
             np.savez(tmp / "train.npz", archs=ops, y=y)
+            static = None if self.static is None else self.static.save(tmp / "static.npz")
             state = self.model.save_state(tmp)
             probe = ops[:_CHECK_POINTS]
             meta = {
@@ -174,6 +208,7 @@ class Surrogate:
                 "params": self.model.get_params(),
                 "seed": self.seed,
                 "model_state": state,
+                "static": static,
                 "noise_model": None if self.noise is None else self.noise.to_json(),
                 "check": {"predictions": self.predict(probe).tolist()},
                 "versions": library_versions(self.model_name),
@@ -198,12 +233,13 @@ class Surrogate:
         cls,
         path: str | os.PathLike[str],
         *,
-        space: str | None = None,
+        space: SearchSpace | str | None = None,
         metric: str | None = None,
         epoch: int | None = None,
     ) -> Surrogate:
         """Load a saved surrogate; if ``space``/``metric``/``epoch`` are given they must match what it was fitted
-        for, else :class:`SurrogateMismatch`. A damaged or foreign folder raises :class:`StoreError`."""
+        for, else :class:`SurrogateMismatch` (a space object is also used as is: spaces not registered by name
+        load too). A damaged or foreign folder raises :class:`StoreError`."""
         path = Path(path)
         try:
             meta = json.loads((path / "meta.json").read_text())
@@ -212,17 +248,21 @@ class Surrogate:
         if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
             raise StoreError(
                 f"{path}: format {meta.get('format')!r} v{meta.get('format_version')}; "
-                f"this nasbench reads {FORMAT} v{FORMAT_VERSION}"
+                f"this nasbench reads {FORMAT} v{FORMAT_VERSION}; fit it again"
             )
         target = meta["target"]
         for name, want, have in (
-            ("space", space, meta["space"]),
+            ("space", space if space is None or isinstance(space, str) else space.name, meta["space"]),
             ("metric", metric, target["metric"]),
             ("epoch", epoch, target["epoch"]),
         ):
             if want is not None and want != have:
                 raise SurrogateMismatch(f"{path} predicts {name} {have!r}, not the requested {want!r}")
-        out = cls(meta["model"], meta["features"], params=meta["params"], seed=meta["seed"], space=meta["space"])
+        the_space = space if space is not None and not isinstance(space, str) else get_space(meta["space"])
+        static = StaticTable.load(path, meta["static"], the_space) if meta.get("static") else None
+        out = cls(
+            meta["model"], meta["features"], space=the_space, params=meta["params"], seed=meta["seed"], static=static
+        )
         out.metric, out.epoch, out.dataset = target["metric"], target["epoch"], target["dataset"]
         try:
             with np.load(path / "train.npz", allow_pickle=False) as z:
@@ -231,10 +271,10 @@ class Surrogate:
             raise StoreError(f"{path}: cannot read train.npz ({exc})") from None
         if training_hash(ops, y) != meta["train_hash"]:
             raise StoreError(f"{path}: train.npz does not match the training-set hash in meta.json")
-        X = featurize(out.space, ops, out.features).astype(np.float64)
+        X = out.featurize(ops).astype(np.float64)
         out.model.load_state(path, meta["model_state"], X, y)
         out.n_train_, out.n_dropped_, out.train_hash_ = len(y), int(meta["n_dropped_nan"]), meta["train_hash"]
-        out._train = (ops.astype(np.int8), y)
+        out._train = (ops.astype(_arch_dtype(out.space)), y)
         if meta.get("noise_model"):
             out.noise = NoiseModel.from_json(meta["noise_model"])
         saved = np.asarray(meta["check"]["predictions"])
@@ -248,9 +288,29 @@ class Surrogate:
         return out
 
 
+def target_metric(bench: Any, metric: str | None) -> str:
+    """``metric``, or the store's default score metric (``defaults["score_metric"]``, else ``test_acc``) when
+    None; a metric the store lacks raises MissingResult naming the ones it holds."""
+    if metric is None:
+        metric = getattr(bench, "defaults", {}).get("score_metric") or "test_acc"
+    if metric not in bench.metrics:
+        raise MissingResult(f"this store has no {metric!r}; it holds: {', '.join(bench.metrics)}")
+    return metric
+
+
+def target_epoch(bench: Any, epoch: int | None) -> int:
+    """``epoch``, or the store's only epoch when None; else InvalidQuery / MissingResult saying what exists."""
+    if epoch is None and len(bench.epochs) != 1:
+        raise InvalidQuery(f"give the target epoch: this store holds epochs {list(bench.epochs)}")
+    epoch = bench.epochs[0] if epoch is None else epoch
+    if epoch not in bench.epochs:
+        raise MissingResult(f"this store has no epoch {epoch}; available: {list(bench.epochs)}")
+    return int(epoch)
+
+
 def fit_from_store(
     bench: Any,
-    metric: str,
+    metric: str | None,
     epoch: int | None,
     *,
     model: str = DEFAULT_MODEL,
@@ -259,21 +319,23 @@ def fit_from_store(
     seed: int = 0,
     archs: Sequence[object] | np.ndarray | None = None,
 ) -> Surrogate:
-    """Fit a surrogate of ``metric`` at ``epoch`` on a :class:`~nasbench.benchmark.TabularBenchmark` (all its
-    archs, or the given subset). With two or more named seeds, a seed-noise model is fitted as well."""
-    if metric not in bench.metrics:
-        raise MissingResult(f"this store has no {metric!r}; it holds: {', '.join(bench.metrics)}")
-    if epoch is None and len(bench.epochs) != 1:
-        raise InvalidQuery(f"give the target epoch: this store holds epochs {list(bench.epochs)}")
-    epoch = bench.epochs[0] if epoch is None else epoch
-    if epoch not in bench.epochs:
-        raise MissingResult(f"this store has no epoch {epoch}; available: {list(bench.epochs)}")
-    train_archs = np.asarray(bench.archs(), dtype=np.int64) if archs is None else as_ops(bench.space, archs)
+    """Fit a surrogate of ``metric`` (None: the store's default score metric) at ``epoch`` on a
+    :class:`~nasbench.benchmark.TabularBenchmark` (all its archs, or the given subset), for the store's own space.
+    With two or more named seeds, a seed-noise model is fitted as well."""
+    metric = target_metric(bench, metric)
+    epoch = target_epoch(bench, epoch)
+    width = len(bench.space.choices)
+    if archs is None:
+        train_archs = np.asarray(bench.archs(), dtype=np.int64).reshape(-1, width)
+    else:
+        train_archs = as_rows(bench.space, archs)
     y = bench.query_many(train_archs, epoch=epoch, metrics=[metric])[metric]
     if not np.isfinite(y).any():
         raise MissingResult(f"no finite {metric} at epoch {epoch} for the training archs")
-    out = Surrogate(model, features, params=params, seed=seed, space=bench.space.name).fit(train_archs, y)
-    out.metric, out.epoch, out.dataset = metric, int(epoch), getattr(bench, "dataset", None)
+    out = Surrogate(
+        model, features, space=bench.space, params=params, seed=seed, static=StaticTable.from_bench(bench)
+    ).fit(train_archs, y)
+    out.metric, out.epoch, out.dataset = metric, epoch, getattr(bench, "dataset", None)
     named = [s for s in bench.seeds if s is not None]
     if len(named) >= 2:
         per_seed = np.stack(
@@ -284,9 +346,14 @@ def fit_from_store(
     return out
 
 
+def _arch_dtype(space: SearchSpace) -> type:
+    """The smallest integer type that holds every decision value of the space (what train.npz stores)."""
+    return np.int8 if max(space.choices) <= 127 else np.int32
+
+
 def training_hash(ops: np.ndarray, y: np.ndarray) -> str:
     h = hashlib.sha256()
-    h.update(np.ascontiguousarray(ops, dtype=np.int8).tobytes())
+    h.update(np.ascontiguousarray(ops, dtype=np.int64).tobytes())
     h.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
     return h.hexdigest()[:16]
 

@@ -25,16 +25,29 @@ class SurrogateModel(RegressorMixin, BaseEstimator):
     min_samples: ClassVar[int] = 2
     has_dist: ClassVar[bool] = False
     refit_on_load: ClassVar[bool] = True
-    #: Features this model must be given (the GIN reads the raw ops); None = any.
+    #: Features this model must be given (the GIN reads the space's graphs); None = any.
     required_features: ClassVar[str | None] = None
+    #: Whether NaN features are allowed (xgboost learns a default branch; a NaN static figure of a stored arch).
+    allows_nan: ClassVar[bool] = False
+
+    @classmethod
+    def space_params(cls, space: Any) -> dict[str, Any]:
+        """Constructor parameters the search space fixes (the GIN's number of node types); checks that the
+        space has what the model needs (MissingCapability otherwise)."""
+        return {}
 
     def _check_xy(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64).ravel()
         if X.ndim != 2 or len(X) != len(y):
             raise InvalidQuery(f"X must be (n, d) and y (n,), got {X.shape} and {y.shape}")
-        if not np.isfinite(y).all() or not np.isfinite(X).all():
-            raise InvalidQuery("X and y must be finite (drop NaN targets before fitting)")
+        if not np.isfinite(y).all():
+            raise InvalidQuery("y must be finite (drop NaN targets before fitting)")
+        if not (np.isfinite(X) | (np.isnan(X) & self.allows_nan)).all():
+            raise InvalidQuery(
+                f"{self.name} needs finite features, and X holds NaN or infinite values (a static figure the store "
+                "lacks for some archs?); xgboost handles NaN features, or drop the 'static' feature"
+            )
         need = self._min_samples()
         if len(y) < need:
             raise InvalidQuery(f"{self.name} needs at least {need} training points, got {len(y)}")

@@ -1,68 +1,52 @@
-"""A graph isomorphism network (Xu et al. 2019) on the ops-on-nodes DAG of a cell, in plain torch.
+"""A graph isomorphism network (Xu et al. 2019) on the space's own typed DAGs, in plain torch.
 
-Graph: node 0 is the input, nodes 1..6 the six edges' operations, node 7 the output; an op node for edge
-``dst <- src`` reads the op nodes writing into cell node ``src`` (or the input) and feeds those reading ``dst``
-(or the output). Nodes whose op is dead (``none``, or off every live input->output path) are removed, so
-isomorphic cells get the same graph. Each layer sums messages from predecessors and from successors separately
-(directed GIN), and the readout sums node states of every layer.
+The graphs come from the space's graph view (:class:`~nasbench.spaces.base.GraphView`, ``space.graphs``): a
+``(n, n)`` adjacency and ``n`` node types, ``-1`` for an absent node (NB201: the ops-on-nodes DAG with dead op
+nodes removed, so isomorphic cells get the same graph). A space without a graph view raises
+:class:`~nasbench.errors.MissingCapability`. Each layer sums messages from predecessors and from successors
+separately (directed GIN), and the readout sums node states of every layer.
 
-Input ``X`` is the ``ops`` feature: the (n, 6) op indices.
+Input ``X`` is the ``graph`` feature: per arch the ``n*n`` adjacency bits, then the ``n`` node types.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nasbench.errors import InvalidQuery
-from nasbench.spaces.nb201 import EDGES, NUM_EDGES, NUM_OPS
-from nasbench.surrogates.features import live_mask
+from nasbench.spaces.base import require
 from nasbench.surrogates.models.base import SurrogateModel
 from nasbench.surrogates.models.torch_common import load_states, save_states, single_thread, train_regressor
 
-_NODES = NUM_EDGES + 2
-_TYPES = NUM_OPS + 2  # the ops, then input, then output
 
-
-def _pairs() -> list[tuple[int, int]]:
-    out = []
-    for e, (dst, src) in enumerate(EDGES):
-        if src == 0:
-            out.append((0, e + 1))
-        if dst == 3:
-            out.append((e + 1, _NODES - 1))
-        out += [(e + 1, f + 1) for f, (_, src2) in enumerate(EDGES) if src2 == dst]
-    return out
-
-
-_PAIRS = np.asarray(_pairs())
-
-
-def graphs(ops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(adjacency (n, 8, 8), node one-hots (n, 8, 7), alive mask (n, 8)) as float32."""
-    ops = ops.astype(np.int64)
-    n = len(ops)
-    alive = np.ones((n, _NODES), dtype=bool)
-    alive[:, 1:-1] = live_mask(ops)
-    adj = np.zeros((n, _NODES, _NODES), dtype=np.float32)
-    adj[:, _PAIRS[:, 0], _PAIRS[:, 1]] = alive[:, _PAIRS[:, 0]] & alive[:, _PAIRS[:, 1]]
-    types = np.zeros((n, _NODES), dtype=np.int64)
-    types[:, 1:-1] = ops
-    types[:, 0], types[:, -1] = NUM_OPS, NUM_OPS + 1
-    nodes = np.eye(_TYPES, dtype=np.float32)[types] * alive[:, :, None]
+def graphs(X: np.ndarray, node_types: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``graph`` feature unpacked: (adjacency (b, n, n), node one-hots (b, n, node_types), alive (b, n)),
+    float32; absent nodes have an all-zero one-hot."""
+    X = np.asarray(X)
+    n = (math.isqrt(4 * X.shape[1] + 1) - 1) // 2 if X.ndim == 2 else -1
+    if X.ndim != 2 or n < 1 or n * n + n != X.shape[1]:
+        raise InvalidQuery(f"the GIN reads the 'graph' feature: (b, n*n + n) adjacency and node types, got {X.shape}")
+    adj = X[:, : n * n].reshape(len(X), n, n).astype(np.float32)
+    types = X[:, n * n :].astype(np.int64)
+    if types.size and (types.min() < -1 or types.max() >= node_types):
+        raise InvalidQuery(f"node types of the 'graph' feature must be -1..{node_types - 1}, got {types.max()}")
+    alive = types >= 0
+    nodes = np.eye(node_types, dtype=np.float32)[np.where(alive, types, 0)] * alive[:, :, None]
     return adj, nodes, alive.astype(np.float32)
 
 
-def _build(hidden: int, layers: int) -> Any:
+def _build(node_types: int, hidden: int, layers: int) -> Any:
     import torch
     from torch import nn
 
     class GIN(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.embed = nn.Linear(_TYPES, hidden)
+            self.embed = nn.Linear(node_types, hidden)
             self.eps = nn.Parameter(torch.zeros(layers))
             self.mlps = nn.ModuleList(
                 nn.Sequential(nn.Linear(3 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
@@ -91,10 +75,11 @@ class GINSurrogate(SurrogateModel):
     min_samples = 10
     has_dist = True
     refit_on_load = False
-    required_features = "ops"
+    required_features = "graph"
 
     def __init__(
         self,
+        node_types: int | None = None,
         n_members: int = 2,
         hidden: int = 64,
         layers: int = 3,
@@ -105,6 +90,7 @@ class GINSurrogate(SurrogateModel):
         min_steps: int = 500,
         seed: int = 0,
     ) -> None:
+        self.node_types = node_types
         self.n_members = n_members
         self.hidden = hidden
         self.layers = layers
@@ -115,17 +101,24 @@ class GINSurrogate(SurrogateModel):
         self.min_steps = min_steps
         self.seed = seed
 
-    def _ops(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != NUM_EDGES or (X.size and (X.min() < 0 or X.max() >= NUM_OPS)):
-            raise InvalidQuery(f"the GIN reads the 'ops' feature: (n, {NUM_EDGES}) op indices, got shape {X.shape}")
-        return X.astype(np.int64)
+    @classmethod
+    def space_params(cls, space: Any) -> dict[str, Any]:
+        require(space, "graph", "the gin surrogate")
+        return {"node_types": int(space.num_node_types)}
+
+    def _node_types(self) -> int:
+        if self.node_types is None:
+            raise InvalidQuery("the GIN needs node_types, the number of node types of the space's graph view")
+        return self.node_types
+
+    def _graphs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return graphs(X, self._node_types())
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GINSurrogate:
         import torch
 
         X, y = self._check_xy(X, y)
-        adj, nodes, alive = graphs(self._ops(X))
+        adj, nodes, alive = self._graphs(X)
         self.y_mean_ = float(y.mean())
         self.y_std_ = float(y.std()) if y.std() > 1e-12 else 1.0
         ys = (y - self.y_mean_) / self.y_std_
@@ -134,7 +127,7 @@ class GINSurrogate(SurrogateModel):
             for member in range(self.n_members):
                 torch.manual_seed(self.seed * 1000 + member)
                 gen = torch.Generator().manual_seed(self.seed * 1000 + member)
-                net = _build(self.hidden, self.layers)
+                net = _build(self._node_types(), self.hidden, self.layers)
                 train_regressor(
                     net,
                     (adj, nodes, alive),
@@ -148,13 +141,13 @@ class GINSurrogate(SurrogateModel):
                     min_steps=self.min_steps,
                 )
                 self.nets_.append(net)
-        self.n_features_in_ = NUM_EDGES
+        self.n_features_in_ = X.shape[1]
         return self
 
     def _members(self, X: np.ndarray) -> np.ndarray:
         import torch
 
-        tensors = [torch.as_tensor(a) for a in graphs(self._ops(X))]
+        tensors = [torch.as_tensor(a) for a in self._graphs(X)]
         with torch.no_grad():
             out = np.stack([net(*tensors).numpy() for net in self.nets_]).astype(np.float64)
         return out * self.y_std_ + self.y_mean_
@@ -168,14 +161,14 @@ class GINSurrogate(SurrogateModel):
 
     def save_state(self, folder: Path) -> dict[str, Any]:
         file = save_states(folder, "gin", [net.state_dict() for net in self.nets_])
-        return {"file": file, "y_mean": self.y_mean_, "y_std": self.y_std_}
+        return {"file": file, "y_mean": self.y_mean_, "y_std": self.y_std_, "n_features_in": int(self.n_features_in_)}
 
     def load_state(self, folder: Path, info: dict[str, Any], X: np.ndarray, y: np.ndarray) -> GINSurrogate:
         self.y_mean_, self.y_std_ = float(info["y_mean"]), float(info["y_std"])
-        self.n_features_in_ = NUM_EDGES
+        self.n_features_in_ = int(info["n_features_in"])
         self.nets_ = []
         for state in load_states(folder, info["file"], self.n_members):
-            net = _build(self.hidden, self.layers)
+            net = _build(self._node_types(), self.hidden, self.layers)
             net.load_state_dict(state)
             net.eval()
             self.nets_.append(net)

@@ -20,6 +20,7 @@ class XGBoostSurrogate(SurrogateModel):
     name = "xgboost"
     min_samples = 5
     refit_on_load = False
+    allows_nan = True
 
     def __init__(
         self,
