@@ -12,12 +12,13 @@ from nasbench.benchmark import Benchmark, Result, TabularBenchmark
 from nasbench.errors import (
     InvalidArchitecture,
     InvalidQuery,
+    MissingCapability,
     MissingResult,
     NasbenchError,
     StoreError,
     UnknownMetric,
 )
-from nasbench.spaces import NB201Space, get_space
+from nasbench.spaces import SPACES, NB201Space, SearchSpace, get_space
 
 
 def open_benchmark(path: str) -> TabularBenchmark:
@@ -26,13 +27,16 @@ def open_benchmark(path: str) -> TabularBenchmark:
 
 
 __all__ = [
+    "SPACES",
     "Benchmark",
     "InvalidArchitecture",
     "InvalidQuery",
+    "MissingCapability",
     "MissingResult",
     "NB201Space",
     "NasbenchError",
     "Result",
+    "SearchSpace",
     "StoreError",
     "TabularBenchmark",
     "UnknownMetric",

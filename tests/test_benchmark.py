@@ -88,7 +88,7 @@ def test_absent_seed_epoch_or_arch_raise_missing_result_naming_what_exists(bench
     with pytest.raises(MissingResult, match="epoch 4 for any seed"):
         bench.query(tuple(data.archs[1]), epoch=4)
     absent = next(a for a in SPACE.all_archs() if a not in bench)
-    with pytest.raises(MissingResult, match=r"not in this store \(20 of 15625"):
+    with pytest.raises(MissingResult, match=r"not in this store \(20 of 15,625"):
         bench.query(absent, epoch=1)
     with pytest.raises(InvalidArchitecture):
         bench.query("|bad~0|", epoch=1)

@@ -62,7 +62,7 @@ def test_runs_are_scored_by_the_store_and_ranked_beside_baselines_up_to_their_co
     assert len(oneshot) == 4
     for t in oneshot:
         d = details[(t.strategy, t.seed)]
-        arch = bench.space.from_index(t.arch[0])
+        arch = bench.space.from_str(t.arch[0])
         assert len(t.arch) == 1 and t.incumbent == t.arch
         assert t.cost_s == t.finished_s == [d["search_time_s"]] and d["search_time_s"] > 0
         assert t.incumbent_score[0] == pytest.approx(bench.query(arch, epoch=4).test_acc)

@@ -9,7 +9,7 @@ import pytest
 
 from nasbench import InvalidQuery, MissingResult, TabularBenchmark, UnknownMetric
 from nasbench.runner.simulate import Budget, Protocol, run_search
-from nasbench.strategies import make_strategy
+from nasbench.strategies import Proposal, Strategy, make_strategy
 
 PROTOCOL = Protocol(search_epoch=9, score_epoch=9)
 
@@ -23,16 +23,96 @@ def test_evaluation_budget_and_recorded_fields(bench):
     traj = run_search(bench, make_strategy("random_search"), protocol=PROTOCOL, budget=Budget(evaluations=50), seed=0)
     assert len(traj.arch) == 50
     for i, idx in enumerate(traj.arch):
-        arch = bench.space.from_index(idx)
+        arch = bench.space.from_str(idx)
         assert traj.score[i] == pytest.approx(bench.query(arch, epoch=9).val_acc)
         assert traj.cost_s[i] == pytest.approx(bench.query(arch, epoch=9).train_time_s)
     # the incumbent is the best validation score so far, scored by its test accuracy
     best = np.maximum.accumulate(traj.score)
     for i, inc in enumerate(traj.incumbent):
-        arch = bench.space.from_index(inc)
+        arch = bench.space.from_str(inc)
         assert bench.query(arch, epoch=9).val_acc == pytest.approx(best[i])
         assert traj.incumbent_score[i] == pytest.approx(bench.query(arch, epoch=9).test_acc)
     assert traj.finished_s[-1] == pytest.approx(sum(traj.cost_s))
+    assert traj.trial_id == list(range(50))  # one worker: results arrive in launch order
+    assert traj.table_seed == [None] * 50 and traj.resume_from == [None] * 50
+
+
+class _Script(Strategy):
+    """Proposes a fixed list of proposals (a Proposal, or a function of the trials told so far)."""
+
+    name = "script"
+
+    def __init__(self, steps=()):
+        self.steps = steps
+
+    def _setup(self):
+        self.queue = list(self.steps)
+        self.trials = []
+
+    def ask(self):
+        if not self.queue:
+            return None
+        step = self.queue.pop(0)
+        return step(self.trials) if callable(step) else step
+
+    def tell(self, trial, feedback):
+        super().tell(trial, feedback)
+        self.trials.append(trial)
+
+
+def test_a_promotion_is_charged_from_the_trial_it_resumes(bench):
+    """X to epoch 9, X fresh at 1, X resumed from that epoch-1 trial to 3: the last costs time(3) - time(1), not 0
+    (what 'resume from the longest run so far' charged)."""
+    x = bench.archs()[3]
+    steps = [Proposal(x, epoch=9), Proposal(x, epoch=1), lambda trials: Proposal(x, epoch=3, resume_from=1)]
+    traj = run_search(bench, _Script(steps), protocol=PROTOCOL, budget=Budget(evaluations=3), seed=0)
+    time_at = {e: bench.query(x, epoch=e).train_time_s for e in (1, 3, 9)}
+    assert traj.cost_s == pytest.approx([time_at[9], time_at[1], time_at[3] - time_at[1]])
+    assert traj.resume_from == [None, None, 1]
+
+
+def test_a_promotion_keeps_the_training_seed_of_the_trial_it_resumes(bench):
+    x = bench.archs()[5]
+    steps = [Proposal(x, epoch=1)] + [lambda trials, k=k: Proposal(x, epoch=3, resume_from=k) for k in range(1)]
+    protocol = Protocol(search_epoch=9, score_epoch=9, noise="sample")
+    for seed in range(5):
+        traj = run_search(bench, _Script(steps), protocol=protocol, budget=Budget(evaluations=2), seed=seed)
+        assert traj.table_seed[0] is not None and traj.table_seed[1] == traj.table_seed[0]
+
+
+@pytest.mark.parametrize(
+    ("steps", "match"),
+    [
+        ([Proposal((0, 0, 0, 0, 0, 1), epoch=3, resume_from=0)], "trial 0 is not a trial of this run"),
+        ([Proposal("ARCH", epoch=1), Proposal("OTHER", epoch=3, resume_from=0)], "evaluated another architecture"),
+        ([Proposal("ARCH", epoch=3), Proposal("ARCH", epoch=3, resume_from=0)], "already at epoch 3, not below 3"),
+    ],
+)
+def test_a_bad_resume_from_is_a_clear_error(bench, steps, match):
+    names = {"ARCH": bench.archs()[0], "OTHER": bench.archs()[1]}
+    steps = [Proposal(names.get(p.arch, p.arch), p.epoch, p.resume_from) for p in steps]
+    with pytest.raises(InvalidQuery, match=match):
+        run_search(bench, _Script(steps), protocol=PROTOCOL, budget=Budget(evaluations=len(steps)), seed=0)
+
+
+def test_a_minimised_search_metric_is_oriented_for_the_strategy_and_the_incumbent(bench):
+    """val_loss is minimised: the strategy is told -val_loss and the incumbent is the lowest val_loss so far."""
+    told = []
+
+    class Recorder(_Script):
+        def tell(self, trial, feedback):
+            super().tell(trial, feedback)
+            told.append(feedback.score)
+
+    archs = bench.archs()[:12]
+    protocol = Protocol(search_metric="val_loss", search_epoch=9, score_metric="test_acc", score_epoch=9)
+    traj = run_search(bench, Recorder([Proposal(a) for a in archs]), protocol=protocol,
+                      budget=Budget(evaluations=12), seed=0)  # fmt: skip
+    losses = [bench.query(a, epoch=9).val_loss for a in archs]
+    assert traj.score == pytest.approx(losses)  # recorded in the metric's own units
+    assert told == pytest.approx([-v for v in losses])
+    best = int(np.argmin(losses))
+    assert traj.incumbent[-1] == bench.space.to_str(archs[best])
 
 
 def test_time_budget_discards_results_arriving_late(bench):
@@ -55,9 +135,9 @@ def test_multi_fidelity_promotion_charges_only_the_extra_epochs(bench):
                       protocol=PROTOCOL, budget=Budget(evaluations=13), seed=0)  # fmt: skip
     assert traj.epoch == [1] * 9 + [3] * 3 + [9]
     for i, (idx, epoch) in enumerate(zip(traj.arch, traj.epoch, strict=True)):
-        full = bench.query(bench.space.from_index(idx), epoch=epoch).train_time_s
+        full = bench.query(bench.space.from_str(idx), epoch=epoch).train_time_s
         previous = {1: 0, 3: 1, 9: 3}[epoch]
-        before = bench.query(bench.space.from_index(idx), epoch=previous).train_time_s if previous else 0.0
+        before = bench.query(bench.space.from_str(idx), epoch=previous).train_time_s if previous else 0.0
         assert traj.cost_s[i] == pytest.approx(full - before)
     # promoted cells are the best of their rung
     rung1 = sorted(zip(traj.score[:9], traj.arch[:9], strict=True), reverse=True)
@@ -84,7 +164,7 @@ def test_sampled_noise_reads_single_seeds(bench):
     noisy = run_search(bench, make_strategy("random_search"), protocol=Protocol(search_epoch=9, score_epoch=9,
                        noise="sample"), budget=Budget(evaluations=30), seed=0)  # fmt: skip
     for idx, score in zip(noisy.arch, noisy.score, strict=True):
-        arch = bench.space.from_index(idx)
+        arch = bench.space.from_str(idx)
         assert any(math.isclose(score, bench.query(arch, epoch=9, seed=s).val_acc, rel_tol=1e-6) for s in (0, 1))
 
 

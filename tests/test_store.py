@@ -131,7 +131,7 @@ def _edit(path, fn):
 
 def test_other_schema_version(small_store):
     _edit(small_store, lambda f: f.attrs.__setitem__("schema_version", SCHEMA_VERSION + 1))
-    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}.*reads version {SCHEMA_VERSION}"):
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}.*reads versions 1, {SCHEMA_VERSION}"):
         read_store(small_store)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from nasbench.errors import InvalidQuery
 from nasbench.oneshot import METHODS as ONESHOT_METHODS
+from nasbench.spaces.base import Enumerable
 
 DEFAULT_STRATEGIES = "random_search,regularized_evolution,local_search,reinforce"
 
@@ -37,9 +38,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--workers", type=int, default=1, help="simulated asynchronous workers per run (default 1)")
     p.add_argument("--processes", type=int, default=None, help="real processes running seeds (default: all cores)")
     p.add_argument("--backend", choices=("local", "ray"), default="local", help="where runs execute")
-    p.add_argument("--search-metric", default="val_acc", help="what strategies see (default val_acc)")
+    p.add_argument("--search-metric", help="what strategies see (default: the store's default, else val_acc)")
     p.add_argument("--search-epoch", type=int, help="epoch strategies see (default: the store's last)")
-    p.add_argument("--score-metric", default="test_acc", help="how the incumbent is scored (default test_acc)")
+    p.add_argument("--score-metric", help="how the incumbent is scored (default: the store's default, else test_acc)")
     p.add_argument("--score-epoch", type=int, help="epoch of the score (default: the store's last)")
     p.add_argument(
         "--noise",
@@ -94,11 +95,13 @@ def run_compare(args: argparse.Namespace) -> int:
         hybrid=hybrid,
     )
     if hybrid:
-        print(f"{args.store} holds {len(bench)} of {bench.space.size} cells: the others are answered by a surrogate")
+        size = getattr(bench.space, "size", None)
+        of = f" of {size:,}" if size is not None else ""
+        print(f"{args.store} holds {len(bench):,}{of} architectures: the others are answered by a surrogate")
     bar = _progress_bar(f"{len(specs)} strategies x {args.seeds} seeds")
     try:
         run_experiment(experiment, args.out, processes=args.processes, backend=args.backend, overwrite=args.overwrite,
-                       progress=bar.update_to)  # fmt: skip
+                       progress=bar.update_to, table=bench)  # fmt: skip
     finally:
         bar.close()
     print(f"results in {args.out}")
@@ -139,6 +142,9 @@ def _run_with_oneshot(args: argparse.Namespace, methods: list[str], baselines: l
 
 
 def _covers_space(bench: Any) -> bool:
+    """Whether the table answers every architecture of its space (never, for a space that cannot be listed)."""
+    if not isinstance(bench.space, Enumerable):
+        return False
     if bench.iso_shared:
         return len({bench.space.canonical(a) for a in bench.space.all_archs()}) == len(bench)
     return len(bench) == bench.space.size

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from nasbench.benchmark import TabularBenchmark
-from nasbench.errors import NasbenchError
+from nasbench.errors import InvalidArchitecture, NasbenchError
 
 
 def register(subparsers: Any) -> None:
@@ -48,8 +48,60 @@ def register(subparsers: Any) -> None:
     t.add_argument("--space", help="search space (default: nb201)")
     t.add_argument("--dataset", help="dataset name recorded in the store")
     t.add_argument("--protocol", help="training protocol as a JSON object, recorded in the store")
+    t.add_argument(
+        "--direction",
+        action="append",
+        default=[],
+        metavar="METRIC=max|min",
+        help="direction of a metric whose name implies none (names ending in _acc are maximised; _loss, _time_s, "
+        "_ms, ... minimised)",
+    )
+    t.add_argument(
+        "--default",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the store's default protocol: search_metric, score_metric, search_epoch, score_epoch, noise (repeat)",
+    )
     t.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     t.set_defaults(run=run_import_table)
+
+    m = sub.add_parser(
+        "macro",
+        help="NAS-Bench-Macro's nas-bench-macro_cifar10.json",
+        description="Import NAS-Bench-Macro (CIFAR-10). It has no validation split: val_acc is seed 0's published "
+        "accuracy, test_acc the mean of seeds 1 and 2 (searched and scored numbers from independent trainings).",
+    )
+    m.add_argument("json_file", help="nas-bench-macro_cifar10.json")
+    m.add_argument("--out", required=True, help="store to write (.h5)")
+    m.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    m.set_defaults(run=run_import_macro)
+
+    tn = sub.add_parser(
+        "transnas",
+        help="TransNAS-Bench-101's micro.csv or macro.csv: one store per task",
+        description="Import a TransNAS-Bench-101 table into one store per Taskonomy task, OUT/<space>-<task>.h5 "
+        "(class_scene, class_object, jigsaw: val_acc; room_layout: val_l2_loss, minimised; segmentsemantic: "
+        "val_pixel_acc).",
+    )
+    tn.add_argument("csv_file", help="micro.csv (tnb_micro) or macro.csv (tnb_macro)")
+    tn.add_argument("--space", choices=("tnb_micro", "tnb_macro"), required=True, help="the table's space")
+    tn.add_argument("--out", required=True, help="directory for the stores")
+    tn.add_argument("--tasks", help="comma-separated tasks (default: all five)")
+    tn.add_argument("--overwrite", action="store_true", help="replace stores that exist")
+    tn.set_defaults(run=run_import_transnas)
+
+    nb = sub.add_parser(
+        "nb101",
+        help="NAS-Bench-101: the official .tfrecord, the official API's records pickle, or Suite-Zero JSON",
+        description="Import NAS-Bench-101 results, read without TensorFlow; pickles with an allow-list of globals. "
+        "Cells are pruned and stored once per isomorphism class.",
+    )
+    nb.add_argument("source_file", help="nasbench_full.tfrecord / nasbench_only108.tfrecord, a records .pkl, or .json")
+    nb.add_argument("--format", choices=("tfrecord", "records", "zc_json"), help="default: from the file suffix")
+    nb.add_argument("--out", required=True, help="store to write (.h5)")
+    nb.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    nb.set_defaults(run=run_import_nb101)
 
     n = sub.add_parser(
         "nats",
@@ -82,11 +134,13 @@ def run_info(args: argparse.Namespace) -> int:
         "space": data.space,
         "dataset": data.dataset,
         "archs": len(bench),
-        "space_size": bench.space.size,
+        "space_size": getattr(bench.space, "size", None),
         "iso_shared": data.iso_shared,
         "seeds": list(data.seeds),
         "epochs": list(data.epochs),
         "metrics": list(bench.metrics),
+        "directions": bench.directions,
+        "defaults": bench.defaults,
         "static": sorted(data.static),
         "protocol": data.protocol,
         "provenance": data.provenance,
@@ -99,15 +153,20 @@ def run_info(args: argparse.Namespace) -> int:
     seeds = "mean over unnamed seeds" if data.seeds == (None,) else ", ".join(map(str, data.seeds))
     print(f"store     {args.store}")
     shared = ", one per isomorphism class" if data.iso_shared else ""
-    print(f"space     {data.space} ({len(bench)} of {bench.space.size} cells{shared})")
+    size = getattr(bench.space, "size", None)
+    of = f" of {size:,}" if size is not None else ""
+    print(f"space     {data.space} ({len(bench):,}{of} architectures{shared})")
     print(f"dataset   {data.dataset}")
     print(f"epochs    {epoch_text}")
     print(f"seeds     {seeds}")
-    print(f"metrics   {', '.join(bench.metrics)}")
+    print(f"metrics   {', '.join(f'{m} ({bench.directions[m]})' for m in bench.metrics)}")
+    if bench.defaults:
+        print(f"defaults  {json.dumps(bench.defaults, sort_keys=True)}")
     print(f"static    {', '.join(sorted(data.static)) or '-'}")
     print(f"protocol  {json.dumps(data.protocol, sort_keys=True)}")
     print(f"source    {json.dumps(data.provenance, sort_keys=True)}")
-    for metric in ("val_acc", "test_acc"):
+    shown = [m for m in (bench.defaults.get("search_metric"), bench.defaults.get("score_metric")) if m]
+    for metric in dict.fromkeys(shown or [m for m in ("val_acc", "test_acc") if m in bench.metrics]):
         if metric in bench.metrics:
             epoch = epochs[-1]
             try:
@@ -118,24 +177,26 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_arch_arg(text: str) -> Any:
-    if "|" in text:
-        return text
+def parse_arch(space: Any, text: str) -> Any:
+    """The space's official string, or its decisions as comma-separated integers (``3,3,4,1,3,1``)."""
     try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        return text  # let the space report what is wrong with it
+        return space.validate(text)
+    except InvalidArchitecture as exc:
+        parts = text.split(",")
+        if len(parts) < 2 or not all(p.strip().lstrip("-").isdigit() for p in parts):
+            raise exc from None  # not integers: the space's own message says what is wrong with the string
+    return space.validate(tuple(int(p) for p in parts))
 
 
 def run_query(args: argparse.Namespace) -> int:
     bench = TabularBenchmark.open(args.store)
     for text in args.arch:
-        arch = bench.space.validate(_parse_arch_arg(text))
+        arch = parse_arch(bench.space, text)
         result = bench.query(arch, epoch=args.epoch, seed=args.seed)
-        fields = {k: getattr(result, k) for k in result.__slots__}  # type: ignore[attr-defined]
+        fields = {**result.values, "epoch": result.epoch, "seed": result.seed, "source": result.source}
         if args.json:
             clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in fields.items()}
-            print(json.dumps({"arch": bench.space.to_str(arch), "ops": list(arch), **clean}))
+            print(json.dumps({"arch": bench.space.to_str(arch), "decisions": list(arch), **clean}))
             continue
         print(bench.space.to_str(arch))
         for key, value in fields.items():
@@ -164,6 +225,9 @@ def run_import_table(args: argparse.Namespace) -> int:
         value = getattr(args, key)
         if value is not None:
             raw[key] = value
+    raw["directions"] = {**raw.get("directions", {}), **_pairs(args.direction, "--direction", "METRIC=max|min")}
+    defaults = _pairs(args.default, "--default", "KEY=VALUE")
+    raw["defaults"] = {**raw.get("defaults", {}), **{k: _json_or_text(v) for k, v in defaults.items()}}
     if args.protocol:
         try:
             raw["protocol"] = json.loads(args.protocol)
@@ -173,6 +237,82 @@ def run_import_table(args: argparse.Namespace) -> int:
     data = import_table(args.table, spec)
     write_store(args.out, data, overwrite=args.overwrite)
     print(f"wrote {args.out}: {len(data.archs)} archs, epochs {list(data.epochs)}, metrics {sorted(data.metrics)}")
+    return 0
+
+
+def _pairs(items: list[str], flag: str, form: str) -> dict[str, str]:
+    from nasbench.errors import ImportSpecError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ImportSpecError(f"{flag} {item!r} must look like {form}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def run_import_macro(args: argparse.Namespace) -> int:
+    from nasbench.store import write_store
+    from nasbench.store.import_macro import read_macro_json
+
+    data = read_macro_json(args.json_file)
+    write_store(args.out, data, overwrite=args.overwrite)
+    print(f"wrote {args.out}: {len(data.archs)} archs (isomorphism classes), metrics {sorted(data.metrics)}")
+    return 0
+
+
+def run_import_transnas(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nasbench.errors import ImportSpecError
+    from nasbench.store import write_store
+    from nasbench.store.import_transnas import read_transnas_tasks
+
+    stores = read_transnas_tasks(args.csv_file, space=args.space)
+    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else list(stores)
+    unknown = [t for t in tasks if t not in stores]
+    if unknown:
+        raise ImportSpecError(f"unknown task(s) {unknown}; the table has: {', '.join(stores)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for task in tasks:
+        path = out / f"{args.space}-{task}.h5"
+        data = stores[task]
+        write_store(path, data, overwrite=args.overwrite)
+        print(f"wrote {path}: {len(data.archs)} archs, metric {', '.join(data.metrics)}")
+    return 0
+
+
+def run_import_nb101(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nasbench.store import import_nb101, write_store
+
+    kind = args.format or {".tfrecord": "tfrecord", ".pkl": "records", ".json": "zc_json"}.get(
+        Path(args.source_file).suffix.lower()
+    )
+    readers = {
+        "tfrecord": import_nb101.read_tfrecord,
+        "records": import_nb101.read_official_records,
+        "zc_json": import_nb101.read_zc_json,
+    }
+    if kind not in readers:
+        from nasbench.errors import ImportSpecError
+
+        raise ImportSpecError(
+            f"cannot tell the format of {args.source_file} from its suffix; give --format tfrecord|records|zc_json"
+        )
+    data = readers[kind](args.source_file)
+    write_store(args.out, data, overwrite=args.overwrite)
+    print(f"wrote {args.out}: {len(data.archs)} cells, epochs {list(data.epochs)}, metrics {sorted(data.metrics)}")
     return 0
 
 

@@ -167,6 +167,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from nasbench.cli.store_commands import parse_arch
     from nasbench.errors import NasbenchError
     from nasbench.spaces.nb201 import NB201Space
     from nasbench.store import read_store
@@ -174,7 +175,7 @@ def run_validate(args: argparse.Namespace) -> int:
     from nasbench.train.validate import finalists_from_comparison, store_recipe, validate
 
     space = NB201Space()
-    archs = [_parse_arch(space, a) for a in args.arch]
+    archs = [parse_arch(space, a) for a in args.arch]
     if args.from_comparison:
         archs += finalists_from_comparison(args.from_comparison, args.top_k)
     if not archs:
@@ -206,12 +207,3 @@ def run_validate(args: argparse.Namespace) -> int:
     )
     print((Path(args.out) / "report.md").read_text())
     return 0 if report["finalists"] else 1
-
-
-def _parse_arch(space: Any, text: str) -> tuple[int, ...]:
-    if "|" in text:
-        return space.from_str(text)
-    try:
-        return space.validate([int(x) for x in text.split(",")])
-    except ValueError:
-        return space.from_str(text)  # raises InvalidArchitecture with the parser's message

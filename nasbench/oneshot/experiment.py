@@ -28,12 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.atomic import atomic_write_text
+from nasbench.atomic import atomic_write_text, sha256_file
 from nasbench.benchmark import TabularBenchmark
 from nasbench.errors import DatasetError, MissingResult, RecipeError
 from nasbench.oneshot import make_method, parse_method
 from nasbench.runner.experiment import CONFIG_FILE, RUNS_FILE, Experiment, ResultsError, StrategySpec, read_runs
 from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
+from nasbench.train.registry import require_network
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,7 @@ def run_oneshot_experiment(
     torch.set_num_threads(1)
     out = Path(out_dir)
     bench = TabularBenchmark.open(store)
+    require_network(bench.space.name, "nasbench oneshot")
     protocol = config.protocol.resolved(bench)
     dev = check_device(config.device)
     methods = _labels(config)
@@ -264,7 +266,7 @@ def run_oneshot_experiment(
         "time_budget_s": config.time_budget_s,
         "rank_sample": config.rank_sample,
     }
-    exp_config = experiment.to_json(bench)
+    exp_config = experiment.to_json(bench, sha256_file(store))
     exp_config["oneshot"] = meta
     _prepare(out, exp_config, overwrite)
     done = {(t.strategy, t.seed) for t in read_runs(out)}
@@ -287,17 +289,17 @@ def run_oneshot_experiment(
                 if config.rank_sample > 0
                 else None
             )
-            index = bench.space.index(result.arch)
+            text = bench.space.to_str(result.arch)
             traj = Trajectory(
-                strategy=label, seed=seed, arch=[index], epoch=[int(protocol.search_epoch)], score=[val],  # type: ignore[arg-type]
-                cost_s=[result.search_time_s], finished_s=[result.search_time_s], incumbent=[index],
-                incumbent_score=[score], overhead_s=0.0, wall_s=time.perf_counter() - wall, time_unit="s",
+                strategy=label, seed=seed, trial_id=[0], arch=[text], epoch=[int(protocol.search_epoch)],  # type: ignore[arg-type]
+                table_seed=[None], resume_from=[None], score=[val], cost_s=[result.search_time_s],
+                finished_s=[result.search_time_s], incumbent=[text], incumbent_score=[score], overhead_s=0.0,
+                wall_s=time.perf_counter() - wall, time_unit="s",
             )  # fmt: skip
             details = {
                 "label": label,
                 "seed": seed,
                 "arch": bench.space.to_str(result.arch),
-                "arch_index": index,
                 "search_time_s": result.search_time_s,
                 "device": result.device,
                 "epochs": result.epochs,

@@ -75,25 +75,28 @@ class Experiment:
     charge_overhead: bool = False
     hybrid: bool = False  # answer cells the table lacks from a surrogate fitted on it (saved in DIR/surrogate)
 
-    def to_json(self, bench: Benchmark) -> dict[str, Any]:
+    def to_json(self, bench: Benchmark, sha256: str) -> dict[str, Any]:
+        """The whole config of ``DIR/experiment.json``; ``sha256`` is the store's digest (computed once)."""
         protocol = self.protocol.resolved(bench)
+        assert protocol.search_metric is not None and protocol.score_metric is not None
         try:
-            best_arch, best = bench.best(protocol.score_metric, epoch=protocol.score_epoch)
-            optimum = {"score": best, "arch": bench.space.index(best_arch)}
-        except NasbenchError:
+            best_arch, best = bench.best(protocol.score_metric, epoch=protocol.score_epoch)  # type: ignore[attr-defined]
+            optimum = {"score": best, "arch": bench.space.to_str(best_arch)}
+        except (NasbenchError, AttributeError):  # a benchmark that cannot list its best (e.g. too large)
             optimum = None
         return {
             "nasbench_version": __version__,
             "benchmark": {
                 "store": os.path.abspath(self.store),
-                "sha256": sha256_file(self.store),
+                "sha256": sha256,
                 "space": bench.space.name,
-                "dataset": bench.dataset,
+                "dataset": getattr(bench, "dataset", ""),
                 "kind": "hybrid" if self.hybrid else "table",
             },
             "strategies": [{"label": s.label, "name": s.name, "params": s.params} for s in self.strategies],
             "seeds": list(self.seeds),
             "protocol": asdict(protocol),
+            "directions": {m: bench.directions[m] for m in (protocol.search_metric, protocol.score_metric)},
             "budget": asdict(self.budget),
             "workers": self.workers,
             "charge_overhead": self.charge_overhead,
@@ -117,15 +120,19 @@ def run_experiment(
     backend: str = "local",
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    table: TabularBenchmark | None = None,
 ) -> Path:
-    """Run every (strategy, seed) not yet in ``out_dir``; return the directory."""
+    """Run every (strategy, seed) not yet in ``out_dir``; return the directory. ``table``: the store, already
+    opened by the caller (it is opened and hashed once per comparison)."""
     out = Path(out_dir)
-    table = TabularBenchmark.open(experiment.store)
-    _prepare_dir(out, _identity_config(experiment, table), overwrite)
+    if table is None:
+        table = TabularBenchmark.open(experiment.store)
+    sha256 = sha256_file(experiment.store)
+    _prepare_dir(out, _identity_config(experiment, table, sha256), overwrite)
     if experiment.hybrid and saved_surrogate(out) is None:
         fit_hybrid_surrogate(experiment, table).save(out / SURROGATE_DIR, overwrite=True)
-    bench = open_benchmark(experiment, out)
-    atomic_write_text(out / CONFIG_FILE, json.dumps(experiment.to_json(bench), indent=2) + "\n")
+    bench = open_benchmark(experiment, out, table)
+    atomic_write_text(out / CONFIG_FILE, json.dumps(experiment.to_json(bench, sha256), indent=2) + "\n")
     done = {(t.strategy, t.seed) for t in read_runs(out)}
     todo = [
         (spec, seed) for spec in experiment.strategies for seed in experiment.seeds if (spec.label, seed) not in done
@@ -151,7 +158,7 @@ def run_experiment(
     return out
 
 
-def _identity_config(experiment: Experiment, table: TabularBenchmark) -> dict[str, Any]:
+def _identity_config(experiment: Experiment, table: TabularBenchmark, sha256: str) -> dict[str, Any]:
     """What :func:`_identity` compares, known before any surrogate is fitted."""
     return {
         "strategies": [{"label": s.label, "name": s.name, "params": s.params} for s in experiment.strategies],
@@ -160,7 +167,7 @@ def _identity_config(experiment: Experiment, table: TabularBenchmark) -> dict[st
         "budget": asdict(experiment.budget),
         "workers": experiment.workers,
         "charge_overhead": experiment.charge_overhead,
-        "benchmark": {"sha256": sha256_file(experiment.store), "kind": "hybrid" if experiment.hybrid else "table"},
+        "benchmark": {"sha256": sha256, "kind": "hybrid" if experiment.hybrid else "table"},
     }
 
 
@@ -250,12 +257,14 @@ def saved_surrogate(out_dir: str | os.PathLike[str]) -> Path | None:
     return folder if (folder / "benchmark.json").is_file() else None
 
 
-def open_benchmark(experiment: Experiment, out: Path) -> Benchmark:
-    """The benchmark the runs query: the table, or the table backed by the surrogate saved in ``out``."""
+def open_benchmark(experiment: Experiment, out: Path, table: TabularBenchmark | None = None) -> Benchmark:
+    """The benchmark the runs query: the table, or the table backed by the surrogate saved in ``out``; opened
+    once per process (``table``: the store already opened)."""
     key = (os.path.abspath(experiment.store), str(out.resolve()) if experiment.hybrid else "")
     bench = _BENCH_CACHE.get(key)
     if bench is None:
-        table = TabularBenchmark.open(experiment.store)
+        if table is None:
+            table = TabularBenchmark.open(experiment.store)
         if experiment.hybrid:
             from nasbench.surrogates.benchmarks import HybridBenchmark, SurrogateBenchmark
 
@@ -277,7 +286,9 @@ def fit_hybrid_surrogate(experiment: Experiment, table: TabularBenchmark) -> Any
         epochs: tuple[int, ...] = table.epochs
     else:
         epochs = tuple(sorted({protocol.search_epoch, protocol.score_epoch}))  # type: ignore[type-var]
-    metrics = tuple(dict.fromkeys((protocol.search_metric, protocol.score_metric, "train_time_s")))
+    metrics = tuple(
+        m for m in dict.fromkeys((protocol.search_metric, protocol.score_metric, "train_time_s")) if m in table.metrics
+    )
     log.info("fitting surrogates for %s at epochs %s on %d cells of %s", metrics, epochs, len(table), table.name)
     return SurrogateBenchmark.from_store(table, metrics=metrics, epochs=epochs, seed=0)
 

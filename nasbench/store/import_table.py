@@ -26,9 +26,10 @@ import numpy as np
 
 from nasbench import __version__
 from nasbench.atomic import sha256_file
-from nasbench.errors import ImportSpecError, InvalidArchitecture
+from nasbench.errors import ImportSpecError, InvalidArchitecture, StoreError
 from nasbench.spaces import get_space
-from nasbench.store.format import ACCURACY_METRICS, METRICS, StoreData
+from nasbench.spaces.base import arch_keys
+from nasbench.store.format import METRICS, StoreData
 
 _TARGET = re.compile(r"^(?P<metric>[a-z_]+)@(?P<epoch>\d+)(?::(?P<seed>-?\d+))?$")
 _STATIC_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -73,6 +74,8 @@ class TableSpec:
     space: str = "nb201"
     dataset: str = "unknown"
     protocol: dict[str, Any] = field(default_factory=dict)
+    directions: dict[str, str] = field(default_factory=dict)  # for metrics whose name implies none
+    defaults: dict[str, Any] = field(default_factory=dict)  # the store's default protocol
 
     @classmethod
     def from_mappings(cls, mappings: list[str], **kwargs: Any) -> TableSpec:
@@ -93,7 +96,7 @@ class TableSpec:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> TableSpec:
-        allowed = {"columns", "arch_column", "percent", "space", "dataset", "protocol"}
+        allowed = {"columns", "arch_column", "percent", "space", "dataset", "protocol", "directions", "defaults"}
         unknown = set(raw) - allowed
         if unknown:
             raise ImportSpecError(f"unknown key(s) {sorted(unknown)} in import spec; allowed: {sorted(allowed)}")
@@ -145,7 +148,7 @@ def import_table(path: str | os.PathLike[str], spec: TableSpec) -> StoreData:
             archs.append(space.validate(text))
         except InvalidArchitecture as exc:
             raise ImportSpecError(f"{path}, line {line}: {exc}") from None
-    ids = space.indices(archs)
+    ids = arch_keys(space, np.asarray(archs, dtype=np.int64).reshape(-1, len(space.choices)))
     order = np.argsort(ids, kind="stable")
     dup = np.flatnonzero(np.diff(ids[order]) == 0)
     if dup.size:
@@ -165,21 +168,23 @@ def import_table(path: str | os.PathLike[str], spec: TableSpec) -> StoreData:
             raise ImportSpecError(f"two columns map to {col.name}@{col.epoch} seed {col.seed}")
         seen.add(key)
         values = _numeric(frame, col.column, path)[order]
-        if col.name in ACCURACY_METRICS:
+        if col.name.endswith("_acc"):
             values = _to_fraction(values, col.column, spec.percent)
         array = metrics.setdefault(col.name, np.full((n, len(seeds), len(epochs)), np.nan, dtype=np.float32))
         array[:, seeds.index(col.seed), epochs.index(col.epoch)] = values  # type: ignore[arg-type]
     static = {c.name: _numeric(frame, c.column, path)[order].astype(np.float32) for c in static_cols}
 
-    return StoreData(
+    data = StoreData(
         space=spec.space,
         dataset=spec.dataset,
         protocol=spec.protocol,
         seeds=seeds,
         epochs=epochs,  # type: ignore[arg-type]
-        archs=np.asarray(archs, dtype=np.int8)[order],
+        archs=np.asarray(archs, dtype=np.int64).reshape(-1, len(space.choices))[order],
         metrics=metrics,
         static=static,
+        directions=dict(spec.directions),
+        defaults=dict(spec.defaults),
         provenance={
             "importer": "table",
             "source": Path(path).name,
@@ -188,7 +193,16 @@ def import_table(path: str | os.PathLike[str], spec: TableSpec) -> StoreData:
             "percent": spec.percent,
             "nasbench_version": __version__,
         },
-    ).validate()
+    )
+    return validated(data, path)
+
+
+def validated(data: StoreData, path: object) -> StoreData:
+    """``data.validate()`` with a schema violation reported against the imported file."""
+    try:
+        return data.validate()
+    except StoreError as exc:
+        raise ImportSpecError(f"{path}: {exc}") from None
 
 
 def _seeds(metric_cols: list[ColumnTarget]) -> tuple[int | None, ...]:

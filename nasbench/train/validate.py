@@ -28,6 +28,7 @@ from nasbench.store import read_store
 from nasbench.train.builder import BuildConfig, build
 from nasbench.train.data import DATASETS
 from nasbench.train.recipe import Recipe
+from nasbench.train.registry import require_network
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class ValidationRow:
 
 def finalists_from_comparison(results_dir: str | Path, k: int) -> list[Arch]:
     """The ``k`` architectures most often returned (final incumbent) by the runs of a comparison, all strategies
-    pooled; ties go to the smaller index."""
+    pooled; ties go to the lexicographically smaller arch."""
     from nasbench.runner.experiment import read_runs
 
     if k < 1:
@@ -58,9 +59,10 @@ def finalists_from_comparison(results_dir: str | Path, k: int) -> list[Arch]:
     counts = Counter(t.incumbent[-1] for t in runs if t.incumbent)
     if not counts:
         raise NasbenchError(f"{results_dir} holds no finished run with an incumbent")
-    ranked = sorted(counts, key=lambda i: (-counts[i], i))[:k]
     space = NB201Space()
-    return [space.from_index(int(i)) for i in ranked]
+    archs = {text: space.from_str(text) for text in counts}
+    ranked = sorted(counts, key=lambda text: (-counts[text], archs[text]))[:k]
+    return [archs[text] for text in ranked]
 
 
 def store_recipe(protocol: dict[str, Any]) -> Recipe | None:
@@ -93,6 +95,7 @@ def validate(
     ``validation.png`` into ``out_dir``. Returns the report as a dict. ``surrogate``: a saved surrogate folder
     (a hybrid comparison's ``OUT/surrogate``) whose predictions stand in for cells the table lacks."""
     data = read_store(store)
+    require_network(data.space, "nasbench validate")
     space = NB201Space()
     archs = [space.validate(a) for a in archs]
     if not archs:
