@@ -77,6 +77,8 @@ class TabularBenchmark:
     """
 
     def __init__(self, data: StoreData, *, name: str = "") -> None:
+        if set(data.metrics) - set(data.directions):
+            data.validate()  # built in memory, not read: check it and fill the directions its names imply
         self.data = data
         self.name = name
         self.space = get_space(data.space)
