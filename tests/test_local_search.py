@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nasbench.spaces.nb201 import CONV3, NB201Space
-from nasbench.strategies import Feedback, SearchContext, make_strategy
+from nasbench.strategies import Feedback, SearchContext, Trial, make_strategy
 
 SPACE = NB201Space()
 PEAK = (CONV3,) * 6
@@ -22,7 +22,8 @@ def drive(strategy, evaluations: int) -> list[tuple]:
     told = []
     for t in range(evaluations):
         proposal = strategy.ask()
-        strategy.tell(proposal, Feedback(score(proposal.arch), 1, 1.0, float(t)))
+        trial = Trial(t, proposal.arch, 1, None, None, float(t))
+        strategy.tell(trial, Feedback(score(proposal.arch), 1, 1.0, float(t + 1)))
         told.append(proposal.arch)
     return told
 

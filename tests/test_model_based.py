@@ -11,7 +11,7 @@ from nasbench import TabularBenchmark
 from nasbench.runner.simulate import Budget, Protocol, run_search
 from nasbench.spaces.nb201 import NONE, NB201Space
 from nasbench.strategies import SearchContext, make_strategy
-from nasbench.strategies._common import Proposed, canonical_ids, edge_mutations
+from nasbench.strategies._common import Proposed, canonical_keys, mutations
 from nasbench.strategies._ensemble import MLPEnsemble
 from nasbench.strategies.bo import GPBO, expected_improvement
 
@@ -52,7 +52,7 @@ def test_bohb_samples_from_the_model_once_it_has_one(bench):
     traj = run_search(bench, strategy, protocol=PROTOCOL, budget=Budget(evaluations=150), seed=0)
     assert set(traj.epoch) == {1, 3, 9}  # Hyperband rungs at eta = 3
     assert strategy._models, "no density model was fitted"
-    archs = np.array([SPACE.from_index(i) for i in traj.arch[-40:]])
+    archs = np.array([SPACE.from_str(s) for s in traj.arch[-40:]])
     conv_share = np.isin(archs, (2, 3)).mean()
     assert conv_share > 0.6  # uniform cells have 2/5 conv edges; the good density favours conv
 
@@ -63,18 +63,18 @@ def test_pnas_starts_from_the_simplest_live_cells_and_grows():
     first = [strategy.ask().arch for _ in range(4)]
     # one op, on the only edge that links input to output alone (other one-op cells compute zero)
     assert sorted(first) == [(0, 0, 0, op, 0, 0) for op in (1, 2, 3, 4)]
-    expansions = strategy._expansions((0, 3, 0, 1, 0, 3))
+    expansions = SPACE.grow((0, 3, 0, 1, 0, 3))  # what pnas expands a cell into
     # node 1 is unreachable: one more op changes nothing, so the expansions add two (edge 0 and 2 or 4)
     assert expansions and all(SPACE.num_active_ops(a) == 5 for a in expansions)
     assert all(a[0] != NONE for a in expansions)
-    parent = canonical_ids(SPACE, [(0, 3, 0, 1, 0, 3)])[0]
-    assert (canonical_ids(SPACE, expansions) != parent).all()
+    parent = canonical_keys(SPACE, [(0, 3, 0, 1, 0, 3)])[0]
+    assert (canonical_keys(SPACE, expansions) != parent).all()
 
 
 def test_bananas_proposes_each_isomorphism_class_once(bench):
     traj = run_search(bench, make_strategy("bananas"), protocol=PROTOCOL, budget=Budget(evaluations=60), seed=1)
-    archs = [SPACE.from_index(i) for i in traj.arch]
-    assert len(set(canonical_ids(SPACE, archs).tolist())) == len(archs)
+    archs = [SPACE.from_str(s) for s in traj.arch]
+    assert len(set(canonical_keys(SPACE, archs).tolist())) == len(archs)
 
 
 def test_mlp_ensemble_learns_and_disagrees_off_data():
@@ -108,10 +108,16 @@ def test_expected_improvement_is_positive_and_grows_with_mean_and_uncertainty():
     assert (ei > 0).all() and ei[1] > ei[0] and ei[2] > ei[1]
 
 
-def test_edge_mutations_change_at_least_one_edge_and_proposed_filters_isomorphs():
+def test_canonical_keys_are_the_index_of_the_class_representative():
+    archs = [SPACE.sample(np.random.default_rng(s)) for s in range(50)]
+    assert canonical_keys(SPACE, archs).tolist() == [SPACE.index(SPACE.canonical(a)) for a in archs]
+
+
+def test_mutations_change_at_least_one_edge_and_proposed_filters_isomorphs():
     rng = np.random.default_rng(0)
     parent = (3, 3, 3, 3, 3, 3)
-    children = edge_mutations(SPACE, parent, 200, 1 / 3, rng)
+    children = mutations(SPACE, parent, 200, 1 / 3, rng)
+    assert len(children) == 200
     assert all(c != parent and all(0 <= op < 5 for op in c) for c in children)
     proposed = Proposed(SPACE)
     proposed.add([(0, 0, 0, 0, 0, 0)])
@@ -145,7 +151,12 @@ def test_bad_hyperparameters_are_clear_errors(name, params, message):
 
 
 def test_pnas_sizes_its_beam_from_the_budget_as_the_paper_did():
-    from nasbench.strategies.pnas import auto_beam
+    from nasbench.strategies.pnas import auto_beam, complexity_levels
 
     # the budget reaches the 6-operation cells: 4 one-operation cells, then 5 steps of one beam each
-    assert [auto_beam(n) for n in (150, 40, 5, None)] == [29, 7, 1, 29]
+    assert [auto_beam(n, 4, 6) for n in (150, 40, 5, None)] == [29, 7, 1, 29]
+    assert complexity_levels(SPACE) == 6
+    for evaluations, beam in ((150, 29), (40, 7), (None, 29)):
+        strategy = make_strategy("pnas")
+        strategy.setup(SearchContext(SPACE, (9,), 9, evaluations=evaluations), np.random.default_rng(0))
+        assert strategy.beam_size_ == beam

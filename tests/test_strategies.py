@@ -14,7 +14,7 @@ import pytest
 from nasbench import TabularBenchmark
 from nasbench.runner.simulate import Budget, Protocol, run_search
 from nasbench.store import read_store, write_store
-from nasbench.strategies import Feedback, SearchContext, UnknownStrategy, _plugins, make_strategy, registry
+from nasbench.strategies import Feedback, SearchContext, Trial, UnknownStrategy, _plugins, make_strategy, registry
 
 STRATEGIES = sorted(registry())
 PROTOCOL = Protocol(search_epoch=9, score_epoch=9)
@@ -78,18 +78,19 @@ def test_survives_pickling_mid_run(full_store, name):
     strategy = make_strategy(name)
     strategy.setup(SearchContext(bench.space, bench.epochs, search_epoch=9), np.random.default_rng(0))
 
-    def step(s):
+    def step(s, trial_id):
         proposal = s.ask()
         assert proposal is not None
         epoch = proposal.epoch or 9
         score = bench.query(proposal.arch, epoch=epoch).val_acc
-        s.tell(proposal, Feedback(score=score, epoch=epoch, cost_s=1.0, finished_at_s=0.0))
+        trial = Trial(trial_id, proposal.arch, epoch, None, proposal.resume_from, float(trial_id))
+        s.tell(trial, Feedback(score=score, epoch=epoch, cost_s=1.0, finished_at_s=float(trial_id)))
         return proposal
 
-    for _ in range(25):
-        step(strategy)
+    for t in range(25):
+        step(strategy, t)
     clone = pickle.loads(pickle.dumps(strategy))
-    assert [step(strategy) for _ in range(25)] == [step(clone) for _ in range(25)]
+    assert [step(strategy, t) for t in range(25, 50)] == [step(clone, t) for t in range(25, 50)]
     assert strategy.recommend() == clone.recommend()
 
 

@@ -148,6 +148,11 @@ class NB201Space(EnumerableSpace):
         table = _canonical_table()
         return table if indices is None else table[np.asarray(indices, dtype=np.int64)]
 
+    def canonical_keys(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+        """Vectorised ``arch_keys`` of each valid cell's canonical form (for NB201 the key is the index): the
+        strategies' isomorphism filter, without a Python call per cell."""
+        return self.canonical_indices(self.indices(archs))
+
     def is_isomorphic(self, a: Arch, b: Arch) -> bool:
         table = _canonical_table()
         return bool(table[self.index(a)] == table[self.index(b)])

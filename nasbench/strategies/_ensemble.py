@@ -1,6 +1,6 @@
 """A small ensemble of feed-forward regressors in plain numpy, trained all at once.
 
-BANANAS and PNAS rank a few hundred candidate cells after every batch of results; their predictors are tiny
+BANANAS and PNAS rank a few hundred candidate archs after every batch of results; their predictors are tiny
 (tens of units, a few hundred points), where a deep-learning framework's per-operation overhead dominates. Here
 the members are stacked along a leading axis, so one matmul serves every member, and all parameters live in one
 flat buffer, so an Adam step is a handful of vector operations whatever the depth.

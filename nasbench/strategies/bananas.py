@@ -1,30 +1,37 @@
 """BANANAS (White, Neiswanger, Savani; AAAI 2021): Bayesian optimisation with an ensemble of neural predictors.
 
-An ensemble of feed-forward networks on the path encoding predicts each candidate's score; the spread of the
-members is the uncertainty. Each iteration mutates the best cell(s) so far into ~100 candidates (none
-isomorphic to a cell already proposed), scores them with independent Thompson sampling (one draw per candidate
-from a normal with the ensemble's mean and standard deviation) or UCB, and proposes the ``k`` best; the ensemble
-is refitted after every batch of ``k``, as in the paper. Defaults are the paper's: 10 random initial cells,
-5 networks of 10 layers x 20 units, Adam at lr 0.01 for 200 epochs of batches of 32 with the L1 loss; on
-NAS-Bench-201 its mutation changes each edge with probability 1/3 (the reference implementation's rate).
+An ensemble of feed-forward networks on the path encoding (where the space has one; else the one-hot) predicts
+each candidate's score; the spread of the members is the uncertainty. Each iteration mutates the best arch(s) so
+far into ~100 candidates (none isomorphic to an arch already proposed), scores them with independent Thompson
+sampling (one draw per candidate from a normal with the ensemble's mean and standard deviation) or UCB, and
+proposes the ``k`` best; the ensemble is refitted after every batch of ``k``, as in the paper. Defaults are the
+paper's: 10 random initial archs, 5 networks of 10 layers x 20 units, Adam at lr 0.01 for 200 epochs of batches
+of 32 with the L1 loss; its mutation changes each decision with probability 1/3 (the reference implementation's
+rate on NAS-Bench-201's edges).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from nasbench.spaces.nb201 import Arch
-from nasbench.strategies._common import Proposed, edge_mutations, single_thread
+from nasbench.spaces.base import Arch, SearchSpace
+from nasbench.strategies._common import Proposed, mutations, single_thread
 from nasbench.strategies._ensemble import MLPEnsemble, check_ensemble_params
-from nasbench.strategies.base import Feedback, Proposal, Strategy
+from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 ACQUISITIONS = ("its", "ucb")
+
+
+def default_encoding(space: SearchSpace) -> str:
+    """BANANAS's encoding: the path encoding where the space has one (the paper's choice), else the one-hot."""
+    return "path" if "path" in space.encodings else "onehot"
 
 
 class Bananas(Strategy):
     """``acquisition`` is ``"its"`` (independent Thompson sampling, the paper's default) or ``"ucb"`` (mean +
     ``ucb_beta`` x std). ``k`` proposals per refit; ``num_candidates`` mutations of the ``num_arches_to_mutate``
-    best cells per iteration."""
+    best archs per iteration, each decision changed with probability ``mutation_edge_prob``. ``encoding`` is a
+    kind of ``space.encodings``; None: :func:`default_encoding`."""
 
     name = "bananas"
 
@@ -37,7 +44,7 @@ class Bananas(Strategy):
         mutation_edge_prob: float = 1 / 3,
         acquisition: str = "its",
         ucb_beta: float = 0.5,
-        encoding: str = "path",
+        encoding: str | None = None,
         num_members: int = 5,
         num_layers: int = 10,
         width: int = 20,
@@ -73,20 +80,21 @@ class Bananas(Strategy):
             raise ValueError(f"bananas: acquisition must be one of {', '.join(ACQUISITIONS)}, got {self.acquisition!r}")
         if self.ucb_beta < 0:
             raise ValueError(f"bananas: ucb_beta must be >= 0, got {self.ucb_beta!r}")
-        self.space.encode([self.space.sample(self.rng)], self.encoding)  # unknown encodings fail here, clearly
+        self.encoding_ = self.encoding if self.encoding is not None else default_encoding(self.space)
+        self.space.encode([self.space.sample(self.rng)], self.encoding_)  # unknown encodings fail here, clearly
         check_ensemble_params(
             "bananas", num_members=self.num_members, num_layers=self.num_layers, width=self.width,
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, loss=self.loss,
         )  # fmt: skip
-        self._proposed = Proposed(self.space)  # isomorphism classes of every cell proposed so far
-        self._archs: list[Arch] = []  # told cells and their scores, in order told
+        self._proposed = Proposed(self.space)  # isomorphism classes of every arch proposed so far
+        self._archs: list[Arch] = []  # told archs and their scores, in order told
         self._scores: list[float] = []
         self._queue: list[Arch] = []
         for _ in range(self.num_init):
             self._queue.append(self._fresh())
 
     def _fresh(self) -> Arch:
-        """A random cell not isomorphic to one proposed (any cell once nearly all are)."""
+        """A random arch not isomorphic to one proposed (any arch once nearly all are)."""
         for _ in range(100):
             arch = self.space.sample(self.rng)
             if arch not in self._proposed:
@@ -97,13 +105,13 @@ class Bananas(Strategy):
     def ask(self) -> Proposal:
         if not self._queue:
             self._queue = self._next_batch() if len(self._scores) >= 2 else []
-            if not self._queue:  # nothing told yet (every initial cell pending) or no new candidate: explore
+            if not self._queue:  # nothing told yet (every initial arch pending) or no new candidate: explore
                 self._queue = [self._fresh()]
         return Proposal(self._queue.pop(0))
 
-    def tell(self, proposal: Proposal, feedback: Feedback) -> None:
-        super().tell(proposal, feedback)
-        self._archs.append(proposal.arch)
+    def tell(self, trial: Trial, feedback: Feedback) -> None:
+        super().tell(trial, feedback)
+        self._archs.append(trial.arch)
         self._scores.append(feedback.score)
 
     def _candidates(self) -> list[Arch]:
@@ -112,7 +120,7 @@ class Bananas(Strategy):
         per_parent = -(-self.num_candidates // len(parents))
         children = []
         for parent in parents:
-            children.extend(edge_mutations(self.space, parent, per_parent, self.mutation_edge_prob, self.rng))
+            children.extend(mutations(self.space, parent, per_parent, self.mutation_edge_prob, self.rng))
         return self._proposed.new(children)
 
     def _next_batch(self) -> list[Arch]:
@@ -123,8 +131,8 @@ class Bananas(Strategy):
             self.num_members, self.num_layers, self.width, self.epochs, self.batch_size, self.lr, self.loss
         )
         with single_thread():
-            model.fit(self.space.encode(self._archs, self.encoding), np.asarray(self._scores), self.rng)
-            predictions = model.predict(self.space.encode(candidates, self.encoding))
+            model.fit(self.space.encode(self._archs, self.encoding_), np.asarray(self._scores), self.rng)
+            predictions = model.predict(self.space.encode(candidates, self.encoding_))
         mean, std = predictions.mean(axis=0), predictions.std(axis=0)
         value = self.rng.normal(mean, std) if self.acquisition == "its" else mean + self.ucb_beta * std
         picks = np.argsort(-value, kind="stable")[: self.k]

@@ -1,9 +1,9 @@
 """Bayesian optimisation with expected improvement: a Gaussian process (:class:`GPBO`) and SMAC's random forest
 (:class:`SMAC`, Hutter, Hoos, Leyton-Brown; LION 2011).
 
-Both propose one cell per ``ask``, the maximiser of expected improvement over the best score told so far among
-candidate cells that are not isomorphic to any cell proposed before (pending ones included, so several workers
-get different cells). The model is conditioned on every result; what costs more than a few milliseconds (the
+Both propose one arch per ``ask``, the maximiser of expected improvement over the best score told so far among
+candidate archs that are not isomorphic to any arch proposed before (pending ones included, so several workers
+get different archs). The model is conditioned on every result; what costs more than a few milliseconds (the
 GP's hyperparameters, the forest) is refitted every ``refit_every`` results.
 """
 
@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 
-from nasbench.spaces.nb201 import Arch
-from nasbench.strategies._common import Proposed, edge_mutations, single_thread
-from nasbench.strategies.base import Feedback, Proposal, Strategy
+from nasbench.spaces.base import Arch, sample_many
+from nasbench.strategies._common import Proposed, mutations, single_thread
+from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: flo
 
 
 class _ModelBased(Strategy):
-    """Shared bookkeeping: ``num_init`` random cells, then one model-chosen cell per ask."""
+    """Shared bookkeeping: ``num_init`` random archs, then one model-chosen arch per ask."""
 
     num_init: int
     refit_every: int
@@ -45,7 +45,7 @@ class _ModelBased(Strategy):
                 raise ValueError(f"{self.name}: {name} must be an integer >= 1, got {value!r}")
         self.space.encode([self.space.sample(self.rng)], self.encoding)  # unknown encodings fail here, clearly
         self._check()
-        self._proposed = Proposed(self.space)  # isomorphism classes of every cell proposed so far
+        self._proposed = Proposed(self.space)  # isomorphism classes of every arch proposed so far
         self._archs: list[Arch] = []
         self._scores: list[float] = []
         self._fitted_at = -1  # number of results the model was last refitted on
@@ -77,9 +77,9 @@ class _ModelBased(Strategy):
             arch = self._model_choice()
         return self._propose(arch if arch is not None else self._random_new())
 
-    def tell(self, proposal: Proposal, feedback: Feedback) -> None:
-        super().tell(proposal, feedback)
-        self._archs.append(proposal.arch)
+    def tell(self, trial: Trial, feedback: Feedback) -> None:
+        super().tell(trial, feedback)
+        self._archs.append(trial.arch)
         self._scores.append(feedback.score)
 
     def _needs_refit(self) -> bool:
@@ -90,11 +90,11 @@ class _ModelBased(Strategy):
 
 
 class GPBO(_ModelBased):
-    """GP with a squared-exponential kernel on an encoding of the cell (``"onehot"``: the kernel is then a
-    function of how many edges differ), noise and amplitude fitted by maximum marginal likelihood every
-    ``refit_every`` results (the posterior itself is updated with every result). Candidates: ``num_random``
-    uniform cells, all one-edge neighbours of the ``num_best`` best cells, and ``num_mutations`` mutations of
-    the best (each edge changed with probability 1/3)."""
+    """GP with a squared-exponential kernel on an encoding of the arch (``"onehot"``, which every space has: the
+    kernel is then a function of how many decisions differ), noise and amplitude fitted by maximum marginal
+    likelihood every ``refit_every`` results (the posterior itself is updated with every result). Candidates:
+    ``num_random`` uniform archs, all neighbours (``space.neighbors``) of the ``num_best`` best archs, and
+    ``num_mutations`` mutations of the best (each decision changed with probability 1/3)."""
 
     name = "gp_bo"
 
@@ -126,11 +126,11 @@ class GPBO(_ModelBased):
         self._log_params = np.array([0.0, math.log(2.0), math.log(0.1)])  # log amplitude, lengthscale, noise std
 
     def _model_choice(self) -> Arch | None:
-        candidates = [self.space.from_index(int(i)) for i in self.rng.integers(self.space.size, size=self.num_random)]
+        candidates = sample_many(self.space, self.rng, self.num_random)
         for parent in self._best_archs(self.num_best):
             candidates.extend(self.space.neighbors(parent))
         if self.num_mutations:
-            candidates.extend(edge_mutations(self.space, self._best_archs(1)[0], self.num_mutations, 1 / 3, self.rng))
+            candidates.extend(mutations(self.space, self._best_archs(1)[0], self.num_mutations, 1 / 3, self.rng))
         candidates = self._proposed.new(candidates)
         if not candidates:
             return None
@@ -197,9 +197,9 @@ class GPBO(_ModelBased):
 class SMAC(_ModelBased):
     """SMAC: random forest (``num_trees`` trees, bootstrap, 5/6 of the features per split, at least 3 samples to
     split and 3 per leaf: SMAC's defaults), its uncertainty the variance across trees; EI maximised by local search
-    (best one-edge move while EI improves) from the ``num_local_starts`` best cells, plus ``num_random`` uniform
-    cells. With probability ``random_probability`` a proposal is a uniform random cell instead (SMAC interleaves
-    random configurations; the original paper takes every second one, hence 0.5)."""
+    (best move to a neighbour, ``space.neighbors``, while EI improves) from the ``num_local_starts`` best archs,
+    plus ``num_random`` uniform archs. With probability ``random_probability`` a proposal is a uniform random arch
+    instead (SMAC interleaves random configurations; the original paper takes every second one, hence 0.5)."""
 
     name = "smac"
 
@@ -236,7 +236,7 @@ class SMAC(_ModelBased):
 
     def _model_choice(self) -> Arch | None:
         if self.rng.random() < self.random_probability:
-            return None  # an interleaved random cell
+            return None  # an interleaved random arch
         if self._needs_refit():
             self._fit()
         best = float(np.max(self._scores))
@@ -250,18 +250,21 @@ class SMAC(_ModelBased):
                 cache.update(zip(new, values.tolist(), strict=True))
             return np.array([cache[a] for a in archs])
 
-        # local search on EI from the best cells told, all searches advancing together; each moves to its best
-        # neighbour while that improves EI (moves through proposed cells are allowed, proposals are filtered later)
+        # local search on EI from the best archs told, all searches advancing together; each moves to its best
+        # neighbour while that improves EI (moves through proposed archs are allowed, proposals are filtered later)
         current = list(dict.fromkeys(self._best_archs(self.num_local_starts)))
         values = ei(current) if current else np.array([])
         while current:
-            neighbors = [self.space.neighbors(arch) for arch in current]
-            scores = ei([n for group in neighbors for n in group]).reshape(len(current), -1)
-            top = scores.argmax(axis=1)
-            improved = scores[np.arange(len(current)), top] > values
-            current = list(dict.fromkeys(neighbors[i][top[i]] for i in np.flatnonzero(improved)))
+            neighbors = [self.space.neighbors(arch) for arch in current]  # as many per arch on NB201, not always
+            flat = ei([n for group in neighbors for n in group])
+            groups = np.split(flat, np.cumsum([len(group) for group in neighbors])[:-1])
+            moves = []
+            for group, group_ei, value in zip(neighbors, groups, values, strict=True):
+                if len(group) and group_ei.max() > value:
+                    moves.append(group[int(np.argmax(group_ei))])
+            current = list(dict.fromkeys(moves))
             values = ei(current) if current else np.array([])
-        ei([self.space.from_index(int(i)) for i in self.rng.integers(self.space.size, size=self.num_random)])
+        ei(sample_many(self.space, self.rng, self.num_random))
         candidates = self._proposed.new(list(cache))
         if not candidates:
             return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from nasbench.spaces.nb201 import Arch
-from nasbench.strategies.base import Feedback, Proposal, Strategy
+from nasbench.spaces.base import Arch
+from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 
 class RegularizedEvolution(Strategy):
@@ -38,8 +38,8 @@ class RegularizedEvolution(Strategy):
         parent = max((self._population[i] for i in picks), key=lambda member: member[1])[0]
         return Proposal(self.space.mutate(parent, self.rng))
 
-    def tell(self, proposal: Proposal, feedback: Feedback) -> None:
-        super().tell(proposal, feedback)
-        self._population.append((proposal.arch, feedback.score))
+    def tell(self, trial: Trial, feedback: Feedback) -> None:
+        super().tell(trial, feedback)
+        self._population.append((trial.arch, feedback.score))
         if len(self._population) > self.population_size:
             self._population.popleft()

@@ -1,15 +1,16 @@
 """Successive halving (Jamieson & Talwalkar 2016) and Hyperband (Li et al., JMLR 2018) over training epochs.
 
-Rungs are epochs ``max_epoch * eta**-k`` snapped up to epochs the benchmark holds. A promoted cell continues its
-training (``resume=True``): the runner charges only the extra epochs.
+Rungs are epochs ``max_epoch * eta**-k`` snapped up to epochs the benchmark holds. A promoted arch continues the
+training of its trial at the rung below (``resume_from`` = that trial's id): the runner charges only the extra
+epochs.
 """
 
 from __future__ import annotations
 
 import math
 
-from nasbench.spaces.nb201 import Arch
-from nasbench.strategies.base import Feedback, Proposal, Strategy
+from nasbench.spaces.base import Arch
+from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 
 def rung_epochs(epochs: tuple[int, ...], eta: float, min_epoch: int | None, max_epoch: int | None) -> list[int]:
@@ -34,15 +35,15 @@ def rung_epochs(epochs: tuple[int, ...], eta: float, min_epoch: int | None, max_
 
 
 class _Bracket:
-    """One successive-halving bracket: fresh cells at ``rungs[0]``, the best 1/eta promoted at each rung."""
+    """One successive-halving bracket: fresh archs at ``rungs[0]``, the best 1/eta promoted at each rung."""
 
     def __init__(self, archs: list[Arch], rungs: list[int], eta: float) -> None:
         self.rungs = rungs
         self.eta = eta
         self.rung = 0
-        self.to_launch = list(archs)
+        self.to_launch: list[tuple[Arch, int | None]] = [(arch, None) for arch in archs]  # (arch, trial it resumes)
         self.pending = 0
-        self.results: list[tuple[float, int, Arch]] = []  # (score, order told, arch) at the current rung
+        self.results: list[tuple[float, int, Trial]] = []  # (score, order told, trial) at the current rung
 
     @property
     def done(self) -> bool:
@@ -52,11 +53,12 @@ class _Bracket:
         if not self.to_launch:
             return None
         self.pending += 1
-        return Proposal(self.to_launch.pop(0), epoch=self.rungs[self.rung], resume=self.rung > 0)
+        arch, resume_from = self.to_launch.pop(0)
+        return Proposal(arch, epoch=self.rungs[self.rung], resume_from=resume_from)
 
-    def tell(self, arch: Arch, score: float) -> None:
+    def tell(self, trial: Trial, score: float) -> None:
         self.pending -= 1
-        self.results.append((score, len(self.results), arch))
+        self.results.append((score, len(self.results), trial))
         if not self.pending and not self.to_launch:
             self._promote()
 
@@ -66,7 +68,7 @@ class _Bracket:
         self.rung += 1
         self.results = []
         if not self.done:
-            self.to_launch = [arch for _, _, arch in ranked[:keep]]
+            self.to_launch = [(trial.arch, trial.trial_id) for _, _, trial in ranked[:keep]]
 
 
 class _Brackets(Strategy):
@@ -85,7 +87,7 @@ class _Brackets(Strategy):
         self._opened = 0
 
     def _bracket_shape(self, index: int) -> tuple[int, int]:
-        """(number of cells, first rung) of the ``index``-th bracket."""
+        """(number of archs, first rung) of the ``index``-th bracket."""
         raise NotImplementedError
 
     def ask(self) -> Proposal | None:
@@ -103,20 +105,20 @@ class _Brackets(Strategy):
         self._waiting.setdefault((proposal.arch, proposal.epoch), []).append(bracket)
         return proposal
 
-    def tell(self, proposal: Proposal, feedback: Feedback) -> None:
-        super().tell(proposal, feedback)
-        key = (proposal.arch, proposal.epoch)
+    def tell(self, trial: Trial, feedback: Feedback) -> None:
+        super().tell(trial, feedback)
+        key = (trial.arch, trial.epoch)
         brackets = self._waiting[key]
         bracket = brackets.pop(0)
         if not brackets:
             del self._waiting[key]
-        bracket.tell(proposal.arch, feedback.score)
+        bracket.tell(trial, feedback.score)
         if bracket.done:
             self._open.remove(bracket)
 
 
 class SuccessiveHalving(_Brackets):
-    """Brackets of ``num_configs`` cells (default eta**(rungs - 1)) from ``min_epoch`` to ``max_epoch``, repeated
+    """Brackets of ``num_configs`` archs (default eta**(rungs - 1)) from ``min_epoch`` to ``max_epoch``, repeated
     until the budget ends."""
 
     name = "successive_halving"
@@ -135,7 +137,7 @@ class SuccessiveHalving(_Brackets):
 
 class Hyperband(_Brackets):
     """Cycles through the brackets s = s_max..0 of Hyperband: bracket s starts ceil((s_max+1)/(s+1) * eta**s)
-    cells at rung s_max - s."""
+    archs at rung s_max - s."""
 
     name = "hyperband"
 

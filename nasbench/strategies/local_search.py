@@ -1,14 +1,14 @@
 """Local search (White, Nolen, Savani; "Local search is state of the art for NAS benchmarks", 2020).
 
-Start from the best of ``num_init`` random cells; evaluate its one-edge neighbours in random order; move to the
-best neighbour if it improves on the current cell, else restart from a fresh random cell. Cells already evaluated
-are not evaluated again (their score is remembered).
+Start from the best of ``num_init`` random archs; evaluate its neighbours (``space.neighbors``: on NB201 the
+one-edge changes) in random order; move to the best neighbour if it improves on the current arch, else restart
+from a fresh random arch. Archs already evaluated are not evaluated again (their score is remembered).
 """
 
 from __future__ import annotations
 
-from nasbench.spaces.nb201 import Arch
-from nasbench.strategies.base import Feedback, Proposal, Strategy
+from nasbench.spaces.base import Arch
+from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 
 class LocalSearch(Strategy):
@@ -27,15 +27,15 @@ class LocalSearch(Strategy):
         self._scores: dict[Arch, float] = {}
         self._pending: set[Arch] = set()
         self._current: Arch | None = None
-        self._batch: list[Arch] = []  # the cells whose scores decide the next move
-        self._queue: list[Arch] = []  # cells of the batch not proposed yet
+        self._batch: list[Arch] = []  # the archs whose scores decide the next move
+        self._queue: list[Arch] = []  # archs of the batch not proposed yet
         for _ in range(self.num_init):
             arch = self._fresh()
             self._batch.append(arch)
             self._queue.append(arch)
 
     def _fresh(self) -> Arch:
-        """A random cell neither evaluated nor pending nor queued (any cell once nearly all are known)."""
+        """A random arch neither evaluated nor pending nor queued (any arch once nearly all are known)."""
         for _ in range(1000):
             arch = self.space.sample(self.rng)
             if arch not in self._scores and arch not in self._pending and arch not in self._queue:
@@ -51,16 +51,16 @@ class LocalSearch(Strategy):
         self._pending.add(arch)
         return Proposal(arch)
 
-    def tell(self, proposal: Proposal, feedback: Feedback) -> None:
-        super().tell(proposal, feedback)
-        self._pending.discard(proposal.arch)
-        self._scores[proposal.arch] = feedback.score
+    def tell(self, trial: Trial, feedback: Feedback) -> None:
+        super().tell(trial, feedback)
+        self._pending.discard(trial.arch)
+        self._scores[trial.arch] = feedback.score
         current = self._current
         if self.first_improvement and current is not None and feedback.score > self._scores[current]:
             self._queue.clear()  # move as soon as the pending proposals are back
 
     def _decide(self) -> None:
-        """Every proposal of the batch is back: move to its best cell, or restart at a local optimum."""
+        """Every proposal of the batch is back: move to its best arch, or restart at a local optimum."""
         scored = [a for a in self._batch if a in self._scores]
         best = max(scored, key=self._scores.__getitem__, default=None)
         if best is not None and (self._current is None or self._scores[best] > self._scores[self._current]):

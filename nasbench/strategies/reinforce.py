@@ -1,16 +1,21 @@
-"""REINFORCE (Williams 1992) with a per-edge categorical policy and a moving-average baseline, the RL baseline of
-the NAS-Bench-201 paper. The policy's logits are trained with Adam (scale-free in the reward, as NB201 did)."""
+"""REINFORCE (Williams 1992) with a per-decision categorical policy and a moving-average baseline, the RL baseline
+of the NAS-Bench-201 paper. The policy's logits are trained with Adam (scale-free in the reward, as NB201 did)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from nasbench.strategies.base import Feedback, Proposal, Strategy
+from nasbench.strategies._common import is_valid
+from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 
 class Reinforce(Strategy):
-    """Each edge's op is drawn from softmax(logits[edge]); after each result the logits move along
-    (reward - baseline) * grad log-prob; the baseline is an exponential moving average of the reward."""
+    """Each decision's value is drawn from softmax(logits[decision]); after each result the logits move along
+    (reward - baseline) * grad log-prob; the baseline is an exponential moving average of the reward.
+
+    Decisions may have different numbers of choices: ``logits_`` is (decisions, most choices), padded with -inf,
+    whose probability is 0 and whose gradient stays 0. Archs the space rejects (a constrained space) are drawn
+    again, so every proposal is valid."""
 
     name = "reinforce"
 
@@ -21,32 +26,38 @@ class Reinforce(Strategy):
     def _setup(self) -> None:
         if not 0 <= self.baseline_decay < 1:
             raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
-        shape = (self.space.num_edges, self.space.num_ops)
-        self.logits_ = np.zeros(shape)
+        self._choices = np.asarray(self.space.choices, dtype=np.int64)
+        shape = (len(self._choices), int(self._choices.max()))
+        self.logits_ = np.where(np.arange(shape[1]) < self._choices[:, None], 0.0, -np.inf)
         self._adam_m = np.zeros(shape)
         self._adam_v = np.zeros(shape)
         self._steps = 0
         self._baseline: float | None = None
 
     def probabilities(self) -> np.ndarray:
+        """(decisions, most choices): row d is decision d's distribution (0 beyond its choices)."""
         z = np.exp(self.logits_ - self.logits_.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
 
     def ask(self) -> Proposal:
         probs = self.probabilities()
-        u = self.rng.random(self.space.num_edges)[:, None]
-        ops = (u > np.cumsum(probs, axis=1)).sum(axis=1)  # inverse-CDF draw per edge
-        return Proposal(tuple(int(min(op, self.space.num_ops - 1)) for op in ops))
+        for _ in range(10_000):
+            u = self.rng.random(len(self._choices))[:, None]
+            values = (u > np.cumsum(probs, axis=1)).sum(axis=1)  # inverse-CDF draw per decision
+            arch = tuple(int(v) for v in np.minimum(values, self._choices - 1))
+            if is_valid(self.space, arch):
+                return Proposal(arch)
+        return Proposal(self.space.sample(self.rng))  # the policy has (nearly) all its mass on invalid archs
 
-    def tell(self, proposal: Proposal, feedback: Feedback) -> None:
-        super().tell(proposal, feedback)
+    def tell(self, trial: Trial, feedback: Feedback) -> None:
+        super().tell(trial, feedback)
         reward = feedback.score
         if self._baseline is None:
             self._baseline = reward
         advantage = reward - self._baseline
         self._baseline = self.baseline_decay * self._baseline + (1 - self.baseline_decay) * reward
         grad = -self.probabilities()
-        grad[np.arange(self.space.num_edges), list(proposal.arch)] += 1.0
+        grad[np.arange(len(self._choices)), list(trial.arch)] += 1.0
         self._adam_ascent(advantage * grad)
 
     def _adam_ascent(self, grad: np.ndarray, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
