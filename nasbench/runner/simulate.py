@@ -132,6 +132,11 @@ def run_search(
     if workers < 1:
         raise InvalidQuery(f"workers must be >= 1, got {workers}")
     protocol = protocol.resolved(bench)
+    if getattr(strategy, "multi_fidelity", False) and len(bench.epochs) < 2:
+        raise InvalidQuery(
+            f"{strategy.name} is multi-fidelity: it needs a benchmark with at least two epochs, this one has "
+            f"{list(bench.epochs)}"
+        )
     has_time = "train_time_s" in bench.metrics
     if budget.time_s is not None and not has_time:
         raise InvalidQuery("a simulated-time budget needs a benchmark with train_time_s; use an evaluation budget")

@@ -170,8 +170,8 @@ class DiscreteSpace:
         return None
 
     def validate(self, obj: object) -> Arch:
-        if type(obj) is tuple and obj in self._valid_cache():
-            return obj
+        if type(obj) is tuple and obj in self._valid_cache() and all(type(v) is int for v in obj):
+            return obj  # fast path; the type check because (False, 1.0) hashes like (0, 1)
         if isinstance(obj, str):
             return self.from_str(obj)
         if isinstance(obj, np.ndarray):
