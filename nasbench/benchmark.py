@@ -16,7 +16,7 @@ import numpy as np
 
 from nasbench.errors import InvalidArchitecture, InvalidQuery, MissingResult, UnknownMetric
 from nasbench.spaces import get_space
-from nasbench.spaces.base import Arch, SearchSpace, arch_keys, check_rows
+from nasbench.spaces.base import Arch, SearchSpace, arch_keys, check_rows, find_keys
 from nasbench.store.format import METRICS, StoreData, metric_order, read_store
 
 Source = Literal["table", "surrogate"]
@@ -222,11 +222,9 @@ class TabularBenchmark:
     def rows(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
         """Row of each arch in the table; raises :class:`MissingResult` naming the first absent one."""
         if isinstance(archs, np.ndarray) and archs.ndim == 2 and not self.iso_shared:
-            keys = arch_keys(self.space, check_rows(self.space, archs))
-            rows = np.minimum(np.searchsorted(self._keys, keys), max(len(self._keys) - 1, 0))
-            absent = (self._keys[rows] != keys) if len(self._keys) else np.ones(len(keys), dtype=bool)
-            if absent.any():
-                self._row(tuple(archs[int(np.argmax(absent))].tolist()))  # raises with a clear message
+            rows = find_keys(self._keys, arch_keys(self.space, check_rows(self.space, archs)))
+            if (rows < 0).any():
+                self._row(tuple(archs[int(np.argmax(rows < 0))].tolist()))  # raises with a clear message
             return rows
         get = self._rows.get
         rows_list = [get(a) if type(a) is tuple else None for a in archs]

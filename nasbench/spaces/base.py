@@ -115,6 +115,14 @@ def arch_keys(space: SearchSpace, archs: np.ndarray) -> np.ndarray:
     return np.asarray(archs, dtype=np.int64).reshape(-1, len(space.choices)) @ _weights(tuple(space.choices))
 
 
+def find_keys(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each key in the sorted array ``sorted_keys`` (a table's rows), -1 where it is absent."""
+    if not len(sorted_keys):
+        return np.full(len(keys), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return np.where(sorted_keys[pos] == keys, pos, -1)
+
+
 @functools.lru_cache(maxsize=64)
 def _weights(choices: tuple[int, ...]) -> np.ndarray:
     w = key_weights(choices)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from nasbench.errors import InvalidQuery, StoreError
-from nasbench.spaces.base import SearchSpace, arch_keys
+from nasbench.spaces.base import SearchSpace, arch_keys, find_keys
 
 IDENTIFIER_PREFIX = "official_"
 
@@ -92,11 +92,7 @@ class StaticTable:
         arr = np.asarray(archs, dtype=np.int64).reshape(-1, len(self.space.choices))
         if self.iso_shared and len(arr):
             arr = np.asarray([self.space.canonical(tuple(a)) for a in arr.tolist()], dtype=np.int64)
-        keys = arch_keys(self.space, arr)
-        if not len(self._keys):
-            return np.full(len(keys), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
-        return np.where(self._keys[pos] == keys, pos, -1)
+        return find_keys(self._keys, arch_keys(self.space, arr))
 
     def lookup(self, archs: np.ndarray, names: Sequence[str]) -> np.ndarray:
         """(n, len(names)) float32 figures of validated archs; :class:`InvalidQuery` for an arch without a row."""
