@@ -1,0 +1,834 @@
+"""Import NAS-Bench-101 results: the official API's in-memory records (a pickle), the official ``.tfrecord`` files
+(read without TensorFlow) and the NAS-Bench-Suite-Zero JSON of zero-cost proxies.
+
+Every importer returns a :class:`StoreData` of the ``nb101`` space with ``iso_shared=True``: one row per trained
+isomorphism class, its arch the space's canonical form (readers look up ``space.canonical(arch)``).
+
+Mapping of the official data (pickle and tfrecord alike): the official runs have a training length ("epoch
+budget": 4, 12, 36, 108 in the full data, 108 only in the smaller file) and 3 repeats each, evaluated at the start,
+halfway and end of training. Store epoch ``e`` holds the *final* point of the ``e``-epoch budget (``e`` in 4, 12,
+36, 108), or the *halfway* point of the ``2e``-epoch budget (``e`` in 2, 6, 18, 54): exactly what the official
+``query(spec, epochs=b, stop_halfway=...)`` returns. Each budget has its own cosine learning-rate schedule, so the
+points of different budgets come from different runs. The start-of-training point (epoch 0) is dropped. Store
+seed ``i`` is the official repeat ``i``. Metrics: ``train_acc``, ``val_acc``, ``test_acc`` (fractions) and
+``train_time_s`` (training time up to that point); static ``params_m`` (trainable parameters / 1e6).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import math
+import os
+import pickle
+import re
+import struct
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench import __version__
+from nasbench.atomic import sha256_file
+from nasbench.errors import InvalidArchitecture, StoreError, UnsafePickle
+from nasbench.spaces.nb101 import NB101Space
+from nasbench.store.format import StoreData
+
+LICENCE = "Apache-2.0"
+CITATION = (
+    "C. Ying, A. Klein, E. Real, E. Christiansen, K. Murphy, F. Hutter. NAS-Bench-101: Towards Reproducible Neural "
+    "Architecture Search. ICML 2019."
+)
+CITATION_ZC = (
+    "A. Krishnakumar, C. White, A. Zela, R. Tu, M. Safari, F. Hutter. NAS-Bench-Suite-Zero: Accelerating Research "
+    "on Zero Cost Proxies. NeurIPS 2022 Datasets and Benchmarks."
+)
+#: The official training recipe (nasbench/lib/config.py and model_builder.py of the official code).
+PROTOCOL = {
+    "source": "NAS-Bench-101 (official exhaustive evaluation)",
+    "dataset_splits": "CIFAR-10: train 40,000, validation 10,000 (held out of the training set), test 10,000",
+    "recipe": (
+        "RMSProp (momentum 0.9, epsilon 1.0), lr 0.2 (0.1 x 2 TPU shards) cosine-decayed by step, L2 weight decay "
+        "1e-4, batch 256, augmentation pad 4 + random crop + random horizontal flip; stem conv 128 channels, "
+        "3 stacks of 3 cells, downsampling by max pooling between stacks"
+    ),
+    "train_acc": "accuracy on a fixed 10,000 images of the training set",
+    "budgets": "epoch budgets 4, 12, 36, 108 (full data) or 108 (smaller file), 3 repeats each",
+}
+METRIC_NAMES = ("train_time_s", "train_acc", "val_acc", "test_acc")
+DIRECTIONS = {"train_time_s": "min", "train_acc": "max", "val_acc": "max", "test_acc": "max"}
+_POINT_KEYS = ("training_time", "train_accuracy", "validation_accuracy", "test_accuracy")  # same order
+_HASH = re.compile(r"^[0-9a-f]{32}$")
+_EPOCH_NOTE = (
+    "epoch e holds the final point of the e-epoch budget (e in 4, 12, 36, 108) or the halfway point of the "
+    "2e-epoch budget (e in 2, 6, 18, 54), as the official query(epochs, stop_halfway) returns them; each budget "
+    "is its own run with its own cosine schedule; the start-of-training evaluation is dropped"
+)
+_SEED_NOTE = "seed i is the official repeat i (the official data does not name its training seeds)"
+
+
+def _provenance(path: Path, fmt: str, **notes: Any) -> dict[str, Any]:
+    return {
+        "source": path.name,
+        "source_sha256": sha256_file(path),
+        "format": fmt,
+        "licence": LICENCE,
+        "citation": CITATION,
+        "importer": __name__,
+        "nasbench_version": __version__,
+        **notes,
+    }
+
+
+def _check_size(path: Path, max_bytes: int) -> int:
+    if not path.is_file():
+        raise StoreError(f"no file at {path}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise StoreError(f"{path} is {size:,} bytes; this reader reads at most {max_bytes:,} (raise max_bytes)")
+    return size
+
+
+def _read_bounded(path: Path, max_bytes: int) -> bytes:
+    _check_size(path, max_bytes)
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise StoreError(f"{path} grew past {max_bytes:,} bytes while being read")
+    return data
+
+
+# ---- runs gathered per module hash (shared by the pickle and the tfrecord readers) -----------------------------
+
+
+class _Runs:
+    """Official results by module hash: the fixed facts (adjacency bits, ops, parameters) and, per epoch budget
+    and repeat, the halfway and final points (METRIC_NAMES order)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = {}
+        self.fixed: list[tuple[str, tuple[str, ...], float]] = []
+        self.where: list[str] = []
+        self.budgets: list[int] = []
+        self.values = np.full((256, 3, 0, 2, len(METRIC_NAMES)), np.nan, dtype=np.float32)
+        self.count = np.zeros((256, 0), dtype=np.int64)
+
+    def add(
+        self,
+        module_hash: str,
+        bits: str,
+        ops: tuple[str, ...],
+        params: float,
+        budget: int,
+        halfway: tuple[float, ...] | None,
+        final: tuple[float, ...],
+        where: str,
+    ) -> None:
+        row = self.rows.get(module_hash)
+        if row is None:
+            row = self.rows[module_hash] = len(self.fixed)
+            self.fixed.append((bits, ops, params))
+            self.where.append(where)
+            if row == len(self.values):
+                self.values = np.concatenate([self.values, np.full_like(self.values, np.nan)])
+                self.count = np.concatenate([self.count, np.zeros_like(self.count)])
+        elif self.fixed[row][:2] != (bits, ops):
+            raise StoreError(f"{where}: module {module_hash} has another adjacency or ops than at {self.where[row]}")
+        if budget not in self.budgets:
+            self.budgets.append(budget)
+            pad = np.full((*self.values.shape[:2], 1, *self.values.shape[3:]), np.nan, dtype=np.float32)
+            self.values = np.concatenate([self.values, pad], axis=2)
+            self.count = np.concatenate([self.count, np.zeros((len(self.count), 1), dtype=np.int64)], axis=1)
+        b = self.budgets.index(budget)
+        repeat = int(self.count[row, b])
+        if repeat == self.values.shape[1]:
+            pad = np.full((self.values.shape[0], 1, *self.values.shape[2:]), np.nan, dtype=np.float32)
+            self.values = np.concatenate([self.values, pad], axis=1)
+        if halfway is not None:
+            self.values[row, repeat, b, 0] = halfway
+        self.values[row, repeat, b, 1] = final
+        self.count[row, b] += 1
+
+    def store(self, source: str, check_hashes: bool) -> tuple[np.ndarray, dict[str, np.ndarray], tuple[int, ...], dict]:
+        """(canonical archs sorted, metrics (N, S, T) by name, epochs, static) of everything added."""
+        space = NB101Space()
+        if not self.fixed:
+            raise StoreError(f"{source} holds no NAS-Bench-101 records")
+        n = len(self.fixed)
+        hashes = list(self.rows)
+        archs = np.empty((n, len(space.choices)), dtype=np.int64)
+        for row, (bits, ops, _) in enumerate(self.fixed):
+            k = math.isqrt(len(bits))
+            matrix = np.frombuffer(bits.encode("ascii"), dtype=np.uint8).reshape(k, k) - ord("0")
+            try:
+                arch = space.from_spec(matrix, list(ops))
+            except InvalidArchitecture as exc:
+                raise StoreError(
+                    f"{self.where[row]}: module {hashes[row]} is not a NAS-Bench-101 cell: {exc}"
+                ) from None
+            if check_hashes and space.hash(arch) != hashes[row]:
+                raise StoreError(
+                    f"{self.where[row]}: module hash {hashes[row]} does not match its adjacency and ops, whose "
+                    f"official hash is {space.hash(arch)}"
+                )
+            archs[row] = arch
+        canon = space.canonical_many(archs)
+        order = np.lexsort(canon.T[::-1])
+        canon = canon[order]
+        same = np.flatnonzero((np.diff(canon, axis=0) == 0).all(axis=1))
+        if same.size:
+            a, b = order[same[0]], order[same[0] + 1]
+            raise StoreError(f"{source}: modules {hashes[a]} and {hashes[b]} are isomorphic cells under two hashes")
+
+        slots: dict[int, tuple[int, int]] = {}  # store epoch -> (budget index, point: 0 halfway, 1 final)
+        present = np.isfinite(self.values[:n]).any(axis=(0, 1, 4))  # (budgets, points)
+        for b, budget in enumerate(self.budgets):
+            for point, epoch in ((1, budget), (0, budget // 2)):
+                if not present[b, point]:
+                    continue
+                if point == 0 and budget % 2:
+                    raise StoreError(f"{source}: an odd epoch budget ({budget}) has no whole halfway epoch")
+                if epoch in slots:
+                    raise StoreError(
+                        f"{source}: epoch {epoch} is both a final and a halfway point; budgets "
+                        f"{sorted(self.budgets)} cannot share one epoch axis"
+                    )
+                slots[epoch] = (b, point)
+        epochs = tuple(sorted(slots))
+        values = self.values[:n][order]  # (N, S, budgets, points, metrics)
+        picked = np.stack([values[:, :, slots[e][0], slots[e][1]] for e in epochs], axis=2)  # (N, S, T, metrics)
+        metrics = {name: picked[..., m].astype(np.float32) for m, name in enumerate(METRIC_NAMES)}
+        params = np.asarray([self.fixed[i][2] for i in order], dtype=np.float64) / 1e6
+        return canon, metrics, epochs, {"params_m": params.astype(np.float32)}
+
+
+def _store_data(runs: _Runs, path: Path, fmt: str, check_hashes: bool, **notes: Any) -> StoreData:
+    archs, metrics, epochs, static = runs.store(str(path), check_hashes)
+    seeds = tuple(range(metrics["val_acc"].shape[1]))
+    final = max(runs.budgets)
+    return StoreData(
+        space="nb101",
+        dataset="cifar10",
+        protocol=dict(PROTOCOL),
+        seeds=seeds,
+        epochs=epochs,
+        archs=archs,
+        metrics=metrics,
+        static=static,
+        provenance=_provenance(
+            path,
+            fmt,
+            cells=len(archs),
+            budgets=sorted(runs.budgets),
+            epochs_note=_EPOCH_NOTE,
+            seeds_note=_SEED_NOTE,
+            hashes_checked=check_hashes,
+            **notes,
+        ),
+        iso_shared=True,
+        directions=dict(DIRECTIONS),
+        defaults={
+            "search_metric": "val_acc",
+            "score_metric": "test_acc",
+            "search_epoch": final,
+            "score_epoch": final,
+            "noise": "sample",
+        },
+    )
+
+
+# ---- the official API's in-memory records, pickled ---------------------------------------------------------
+
+
+class _ArrayType:
+    """Stands for ``numpy.ndarray`` inside a pickle: only the array reconstructor may use it."""
+
+    def __new__(cls, *args: object, **kwargs: object) -> _ArrayType:
+        raise UnsafePickle("numpy.ndarray may only be rebuilt through numpy.core.multiarray._reconstruct here")
+
+
+_NUMERIC_DTYPES = frozenset({"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"})
+
+
+class _DType:
+    """``numpy.dtype(spec, align, copy)`` of a plain numeric type; its pickled state may only set the byte order."""
+
+    def __init__(self, spec: object, align: object = False, copy: object = True) -> None:
+        if spec not in _NUMERIC_DTYPES:
+            raise UnsafePickle(
+                f"refusing dtype {spec!r} in a pickle: only plain numeric dtypes ({', '.join(sorted(_NUMERIC_DTYPES))})"
+            )
+        self.spec = str(spec)
+        self.order = "="
+
+    def __setstate__(self, state: object) -> None:
+        # numpy pickles (3, byteorder, subarray, names, fields, elsize, alignment, flags); plain types have no
+        # subarray, names or fields and flags 0.
+        if not (
+            isinstance(state, tuple)
+            and len(state) == 8
+            and state[0] == 3
+            and state[1] in ("<", ">", "|", "=")
+            and state[2:5] == (None, None, None)
+            and state[7] == 0
+        ):
+            raise UnsafePickle(f"refusing dtype state {state!r}: only plain numeric dtypes are read")
+        self.order = state[1]
+
+    def resolve(self) -> np.dtype:
+        dtype = np.dtype(self.spec)
+        return dtype.newbyteorder(self.order) if self.order in "<>" else dtype
+
+
+class _ArrayBuilder:
+    """What ``_reconstruct`` returns: the pickled state ``(1, shape, dtype, fortran, raw bytes)`` is checked and
+    turned into an array here, so numpy's own ``__setstate__`` never sees data from the file."""
+
+    array: np.ndarray | None = None
+
+    def __setstate__(self, state: object) -> None:
+        if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1):
+            raise UnsafePickle(f"refusing array state of unexpected form {type(state).__name__}")
+        _, shape, dtype, fortran, raw = state
+        if not isinstance(dtype, _DType) or not isinstance(raw, bytes) or not isinstance(fortran, bool):
+            raise UnsafePickle("refusing an array whose data is not raw bytes of a plain numeric dtype")
+        if not (isinstance(shape, tuple) and len(shape) <= 8 and all(type(d) is int and d >= 0 for d in shape)):
+            raise UnsafePickle(f"refusing an array of shape {shape!r}")
+        resolved = dtype.resolve()
+        if math.prod(shape) * resolved.itemsize != len(raw):
+            raise UnsafePickle(f"array of shape {shape} and dtype {resolved} does not match its {len(raw)} data bytes")
+        self.array = np.frombuffer(raw, dtype=resolved).reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _reconstruct(cls: object, shape: object, typecode: object) -> _ArrayBuilder:
+    if cls is not _ArrayType or shape != (0,) or typecode != b"b":
+        raise UnsafePickle("numpy.core.multiarray._reconstruct is only read for plain numpy arrays")
+    return _ArrayBuilder()
+
+
+#: Exactly the globals of the official in-memory layout as pickled (pickletools: these three; numpy >= 2 writes
+#: numpy._core for numpy.core).
+_ALLOWED: dict[tuple[str, str], object] = {
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy", "ndarray"): _ArrayType,
+    ("numpy", "dtype"): _DType,
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            allowed = ", ".join(f"{m}.{n}" for m, n in _ALLOWED)
+            raise UnsafePickle(
+                f"refusing to unpickle global {module}.{name}: a NAS-Bench-101 records pickle may reference only "
+                f"{allowed}"
+            ) from None
+
+
+def _resolve(obj: Any, depth: int = 0) -> Any:
+    """The unpickled object with every array builder replaced by its array; anything but dicts, lists, tuples,
+    strings, numbers, None and arrays is refused."""
+    if depth > 32:
+        raise UnsafePickle("refusing a pickle nested deeper than 32 levels")
+    if isinstance(obj, _ArrayBuilder):
+        if obj.array is None:
+            raise UnsafePickle("an array in the pickle has no data")
+        return obj.array
+    if isinstance(obj, dict):
+        return {_resolve(k, depth + 1): _resolve(v, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_resolve(v, depth + 1) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_resolve(v, depth + 1) for v in obj)
+    if obj is None or isinstance(obj, (str, bytes, bool, int, float)):
+        return obj
+    raise UnsafePickle(
+        f"refusing a {type(obj).__name__} object in the pickle: the records layout holds only dicts, lists, tuples, "
+        "strings, numbers, None and plain numeric arrays"
+    )
+
+
+def load_records_pickle(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30) -> Any:
+    """The object of a pickle of the official in-memory layout, read with the restricted unpickler (no file over
+    ``max_bytes`` is read)."""
+    path = Path(path)
+    data = _read_bounded(path, max_bytes)
+    try:
+        return _resolve(_RestrictedUnpickler(io.BytesIO(data)).load())
+    except UnsafePickle as exc:
+        raise UnsafePickle(f"{path}: {exc}") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise StoreError(f"{path} is not a readable pickle: {type(exc).__name__}: {exc}") from None
+
+
+def read_official_records(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30) -> StoreData:
+    """Read a pickle of the official API's in-memory layout: ``{module_hash: (fixed_statistics,
+    computed_statistics)}`` with ``fixed = {module_adjacency, module_operations, trainable_parameters}`` and
+    ``computed = {epoch_budget: [repeat: {halfway_*, final_*}]}``. Every record's hash is checked against the
+    space's hash of its adjacency and ops."""
+    path = Path(path)
+    content = load_records_pickle(path, max_bytes=max_bytes)
+    if not isinstance(content, dict):
+        raise StoreError(f"{path}: expected a dict {{module_hash: (fixed, computed)}}, got {type(content).__name__}")
+    runs = _Runs()
+    records = 0
+    for module_hash, entry in content.items():
+        where = f"{path.name}: record {module_hash!r}"
+        if not (isinstance(module_hash, str) and _HASH.match(module_hash)):
+            raise StoreError(f"{where}: keys are official module hashes (32 lowercase hex digits)")
+        if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
+            raise StoreError(f"{where}: a record is a pair (fixed_statistics, computed_statistics)")
+        fixed, computed = entry
+        bits, ops, params = _fixed_statistics(fixed, where)
+        if not isinstance(computed, dict) or not computed:
+            raise StoreError(f"{where}: computed_statistics is a non-empty dict {{epoch budget: [repeats]}}")
+        for budget, repeats in computed.items():
+            if type(budget) is not int or budget <= 0:
+                raise StoreError(f"{where}: epoch budgets are positive ints, got {budget!r}")
+            if not isinstance(repeats, list):
+                raise StoreError(f"{where}: the repeats of budget {budget} are a list of dicts")
+            for r, point in enumerate(repeats):
+                halfway, final = _computed_point(point, f"{where}, budget {budget}, repeat {r}")
+                runs.add(module_hash, bits, ops, params, budget, halfway, final, where)
+                records += 1
+    return _store_data(runs, path, "official NAS-Bench-101 API records (pickle)", True, records=records)
+
+
+def _fixed_statistics(fixed: object, where: str) -> tuple[str, tuple[str, ...], float]:
+    if not isinstance(fixed, dict):
+        raise StoreError(f"{where}: fixed_statistics is a dict")
+    matrix = fixed.get("module_adjacency")
+    ops = fixed.get("module_operations")
+    params = fixed.get("trainable_parameters")
+    if not isinstance(matrix, np.ndarray) or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise StoreError(f"{where}: module_adjacency is a square numpy array")
+    if matrix.shape[0] > 7 or not ((matrix == 0) | (matrix == 1)).all():
+        raise StoreError(f"{where}: module_adjacency is a 0/1 matrix of at most 7 nodes, got {matrix.tolist()}")
+    if not (isinstance(ops, list) and all(isinstance(op, str) for op in ops)):
+        raise StoreError(f"{where}: module_operations is a list of op names")
+    if isinstance(params, bool) or not isinstance(params, (int, float)) or not 0 <= params < 1e12:
+        raise StoreError(f"{where}: trainable_parameters is a non-negative number, got {params!r}")
+    return "".join(str(int(v)) for v in matrix.ravel()), tuple(ops), float(params)
+
+
+def _computed_point(point: object, where: str) -> tuple[tuple[float, ...] | None, tuple[float, ...]]:
+    if not isinstance(point, dict):
+        raise StoreError(f"{where}: a repeat is a dict of halfway_* and final_* figures")
+    final = _figures(point, "final", where)
+    if final is None:
+        raise StoreError(f"{where}: missing final_{'/final_'.join(_POINT_KEYS)}")
+    return _figures(point, "halfway", where), final
+
+
+def _figures(point: dict, prefix: str, where: str) -> tuple[float, ...] | None:
+    keys = [f"{prefix}_{k}" for k in _POINT_KEYS]
+    if not any(k in point for k in keys):
+        return None
+    values = []
+    for key in keys:
+        value = point.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise StoreError(f"{where}: {key} is a finite number, got {value!r}")
+        values.append(float(value))
+    return _checked_point(values, where)
+
+
+def _checked_point(values: list[float], where: str) -> tuple[float, ...]:
+    time_s, *accs = values
+    if time_s < 0 or not all(0.0 <= a <= 1.0 for a in accs):
+        raise StoreError(f"{where}: training time must be >= 0 s and accuracies fractions in [0, 1], got {values}")
+    return (time_s, *accs)
+
+
+# ---- the official tfrecord files ---------------------------------------------------------------------------
+
+
+def _crc32c_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+_TABLE = _crc32c_table()
+
+
+def crc32c_python(data: bytes) -> int:
+    """CRC-32C (Castagnoli), table-driven: the fallback when no compiled crc32c package is installed."""
+    crc = 0xFFFFFFFF
+    table = _TABLE
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def _pick_crc32c() -> Callable[[bytes], int]:
+    try:
+        import google_crc32c  # type: ignore[import-not-found]
+
+        if getattr(google_crc32c, "implementation", "c") == "c":
+            return google_crc32c.value  # type: ignore[no-any-return]
+    except ImportError:
+        pass
+    try:
+        import crc32c as crc32c_package  # type: ignore[import-not-found]
+
+        return crc32c_package.crc32c  # type: ignore[no-any-return]
+    except ImportError:
+        return crc32c_python
+
+
+crc32c: Callable[[bytes], int] = _pick_crc32c()
+
+
+def masked_crc32c(data: bytes) -> int:
+    """The TFRecord checksum: CRC-32C rotated right by 15 bits plus 0xa282ead8 (mod 2**32)."""
+    crc = crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def tfrecords(path: str | os.PathLike[str], *, max_record_bytes: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
+    """(record number from 0, payload) of every record of a TFRecord file, CRCs verified; a record longer than
+    ``max_record_bytes``, a wrong CRC or a truncated file raise :class:`StoreError` naming the record."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"no tfrecord file at {path}")
+    with open(path, "rb") as f:
+        number = 0
+        while True:
+            header = f.read(12)
+            if not header:
+                return
+            if len(header) < 12:
+                raise StoreError(f"{path}: record {number}: truncated header ({len(header)} of 12 bytes)")
+            length, length_crc = struct.unpack("<QI", header)
+            if masked_crc32c(header[:8]) != length_crc:
+                raise StoreError(f"{path}: record {number}: the length's CRC does not match (damaged file)")
+            if length > max_record_bytes:
+                raise StoreError(
+                    f"{path}: record {number} claims {length:,} bytes; records of this reader are at most "
+                    f"{max_record_bytes:,} (raise max_record_bytes)"
+                )
+            payload = f.read(length)
+            footer = f.read(4)
+            if len(payload) < length or len(footer) < 4:
+                raise StoreError(f"{path}: record {number}: truncated ({len(payload)} of {length} bytes)")
+            if masked_crc32c(payload) != struct.unpack("<I", footer)[0]:
+                raise StoreError(f"{path}: record {number}: the data's CRC does not match (damaged file)")
+            yield number, payload
+            number += 1
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    for i in range(pos, min(pos + 10, len(buf))):
+        byte = buf[i]
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, i + 1
+        shift += 7
+    raise ValueError("a varint runs past its message or beyond 10 bytes")
+
+
+def proto_fields(buf: bytes) -> Iterator[tuple[int, int, int | bytes]]:
+    """(field number, wire type, value) of a protobuf message: an int for varints, bytes otherwise; groups and
+    lengths past the message's end raise ValueError."""
+    pos, end = 0, len(buf)
+    while pos < end:
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos)
+        field, wire = key >> 3, key & 7
+        if field == 0:
+            raise ValueError("field number 0")
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+            yield field, wire, value
+            continue
+        if wire == 1:
+            size = 8
+        elif wire == 5:
+            size = 4
+        elif wire == 2:
+            size, pos = _varint(buf, pos)
+        else:
+            raise ValueError(f"wire type {wire} (groups are not part of this schema)")
+        if pos + size > end:
+            raise ValueError(f"field {field} claims {size} bytes, {end - pos} left")
+        yield field, wire, buf[pos : pos + size]
+        pos += size
+
+
+# ModelMetrics (nasbench/lib/model_metrics.proto): 1 repeated EvaluationData evaluation_data, 2 int32
+# trainable_parameters, 3 double total_time. EvaluationData: 1 current_epoch, 2 training_time, 3 train_accuracy,
+# 4 validation_accuracy, 5 test_accuracy (doubles), 6 string checkpoint_path.
+_EVAL_DOUBLES = {1: "current_epoch", 2: "training_time", 3: "train_accuracy", 4: "validation_accuracy",
+                 5: "test_accuracy"}  # fmt: skip
+_MAX_EVALUATIONS = 64
+
+
+def decode_model_metrics(buf: bytes) -> dict[str, Any]:
+    """The official ModelMetrics message: ``{"trainable_parameters", "total_time", "evaluation_data": [dict]}``;
+    unknown fields are skipped as protobuf does, a known field of the wrong wire type raises ValueError."""
+    out: dict[str, Any] = {"trainable_parameters": 0, "total_time": 0.0, "evaluation_data": []}
+    for field, wire, value in proto_fields(buf):
+        if field == 1:
+            _expect(wire, 2, "evaluation_data")
+            if len(out["evaluation_data"]) >= _MAX_EVALUATIONS:
+                raise ValueError(f"more than {_MAX_EVALUATIONS} evaluation_data entries")
+            out["evaluation_data"].append(_decode_evaluation(value))  # type: ignore[arg-type]
+        elif field == 2:
+            _expect(wire, 0, "trainable_parameters")
+            out["trainable_parameters"] = value - (1 << 64) if value >= 1 << 63 else value  # int32 sign-extends
+        elif field == 3:
+            _expect(wire, 1, "total_time")
+            out["total_time"] = struct.unpack("<d", value)[0]  # type: ignore[arg-type]
+    return out
+
+
+# The usual encoding of an EvaluationData: the 5 doubles in field order, each after its one-byte tag.
+_FIVE_DOUBLES = struct.Struct("<BdBdBdBdBd")
+_FIVE_TAGS = (0x09, 0x11, 0x19, 0x21, 0x29)
+
+
+def _decode_evaluation(buf: bytes) -> dict[str, Any]:
+    out: dict[str, Any] = {name: 0.0 for name in _EVAL_DOUBLES.values()}
+    out["checkpoint_path"] = ""
+    rest = buf
+    if len(buf) >= _FIVE_DOUBLES.size:  # fast path for the usual layout; anything else takes the general one
+        fields = _FIVE_DOUBLES.unpack_from(buf)
+        if fields[::2] == _FIVE_TAGS:
+            out.update(zip(_EVAL_DOUBLES.values(), fields[1::2], strict=True))
+            rest = buf[_FIVE_DOUBLES.size :]
+    for field, wire, value in proto_fields(rest):
+        if field in _EVAL_DOUBLES:
+            _expect(wire, 1, _EVAL_DOUBLES[field])
+            out[_EVAL_DOUBLES[field]] = struct.unpack("<d", value)[0]  # type: ignore[arg-type]
+        elif field == 6:
+            _expect(wire, 2, "checkpoint_path")
+            out["checkpoint_path"] = value.decode("utf-8")  # type: ignore[union-attr]
+    return out
+
+
+def _expect(wire: int, expected: int, name: str) -> None:
+    if wire != expected:
+        raise ValueError(f"{name} has wire type {wire}, the schema has {expected}")
+
+
+def read_tfrecord(
+    path: str | os.PathLike[str], *, check_hashes: bool = True, max_record_bytes: int = 1 << 20
+) -> StoreData:
+    """Read an official NAS-Bench-101 ``.tfrecord`` (``nasbench_full`` or ``nasbench_only108``) without
+    TensorFlow. Each record is the JSON list ``[module_hash, epochs, adjacency bits, comma-separated ops, base64
+    ModelMetrics]``; records of one hash and budget are its repeats; a record's evaluation_data are the start,
+    halfway and final points (the start is dropped, see the module notes). ``check_hashes`` recomputes every
+    module's official hash from its adjacency and ops (about 0.1 ms a module)."""
+    path = Path(path)
+    runs = _Runs()
+    records = 0
+    for number, payload in tfrecords(path, max_record_bytes=max_record_bytes):
+        where = f"{path.name}: record {number}"
+        module_hash, budget, bits, ops, metrics = _parse_row(payload, where)
+        try:
+            decoded = decode_model_metrics(metrics)
+        except (ValueError, UnicodeDecodeError, struct.error) as exc:
+            raise StoreError(f"{where}: malformed ModelMetrics protobuf: {exc}") from None
+        points = decoded["evaluation_data"]
+        if len(points) != 3:
+            raise StoreError(
+                f"{where}: the official layout has 3 evaluation points (start, halfway, end), got {len(points)}"
+            )
+        halfway, final = (_evaluation_point(p, where) for p in points[1:])
+        params = decoded["trainable_parameters"]
+        if params < 0:
+            raise StoreError(f"{where}: trainable_parameters is negative ({params})")
+        runs.add(module_hash, bits, ops, float(params), budget, halfway, final, where)
+        records += 1
+    if not records:
+        raise StoreError(f"{path} holds no records")
+    return _store_data(runs, path, "official NAS-Bench-101 tfrecord", check_hashes, records=records)
+
+
+def _evaluation_point(point: dict[str, Any], where: str) -> tuple[float, ...]:
+    values = [float(point[k]) for k in _POINT_KEYS]
+    if not all(math.isfinite(v) for v in values):
+        raise StoreError(f"{where}: an evaluation point holds a non-finite figure: {values}")
+    return _checked_point(values, where)
+
+
+def _parse_row(payload: bytes, where: str) -> tuple[str, int, str, tuple[str, ...], bytes]:
+    try:
+        row = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"{where}: not a JSON row: {exc}") from None
+    shape = "[module_hash, epochs, adjacency bits, comma-separated ops, base64 ModelMetrics]"
+    if not (isinstance(row, list) and len(row) == 5):
+        raise StoreError(f"{where}: a row is the JSON list {shape}, got {type(row).__name__}")
+    module_hash, budget, bits, ops, metrics = row
+    if not (isinstance(module_hash, str) and _HASH.match(module_hash)):
+        raise StoreError(f"{where}: module_hash is 32 lowercase hex digits, got {module_hash!r}")
+    if type(budget) is not int or not 0 < budget <= 10_000:
+        raise StoreError(f"{where}: epochs is a positive int (an epoch budget), got {budget!r}")
+    if not (isinstance(bits, str) and 4 <= len(bits) <= 49 and math.isqrt(len(bits)) ** 2 == len(bits)):
+        raise StoreError(f"{where}: the adjacency is a k*k string of 0/1 (2 <= k <= 7), got {bits!r}")
+    if set(bits) - {"0", "1"}:
+        raise StoreError(f"{where}: the adjacency holds only 0 and 1, got {bits!r}")
+    if not (isinstance(ops, str) and len(ops) <= 200):
+        raise StoreError(f"{where}: the ops are one comma-separated string, got {ops!r}")
+    if not (isinstance(metrics, str) and len(metrics) <= len(payload)):
+        raise StoreError(f"{where}: the metrics are a base64 string")
+    try:
+        raw = base64.b64decode(metrics, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise StoreError(f"{where}: the metrics are not valid base64: {exc}") from None
+    return module_hash, budget, bits, tuple(ops.split(",")), raw
+
+
+# ---- NAS-Bench-Suite-Zero JSON ----------------------------------------------------------------------------
+
+_ZC_OPS = {0: "input", 1: "output", 2: "conv3x3-bn-relu", 3: "conv1x1-bn-relu", 4: "maxpool3x3"}
+_ZC_KEY = re.compile(r"^\(\s*\d+(?:\s*,\s*\d+){55}\s*,?\s*\)$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ZC_FIXED = ("val_accuracy", "flops", "params")
+
+
+def read_zc_json(path: str | os.PathLike[str], *, dataset: str = "cifar10", max_bytes: int = 256 << 20) -> StoreData:
+    """Read the NAS-Bench-Suite-Zero JSON of NAS-Bench-101 (``{"nasbench101": {dataset: {cell: figures}}}``).
+
+    A cell key is a tuple of 56 ints: the 7x7 adjacency row-major (unpruned), then 7 op codes (0 input, 1 output,
+    2 conv3x3-bn-relu, 3 conv1x1-bn-relu, 4 maxpool3x3). Cells are pruned and canonicalised; cells that become
+    isomorphic are merged into one row holding the mean of their figures (the export sampled one official repeat
+    per cell, so duplicates disagree; provenance counts them). ``val_acc`` (fraction, epoch 108) from
+    ``val_accuracy`` (%), static ``flops_m``/``params_m`` (the file's units: millions) and every zero-cost proxy
+    score as ``zc_<name>``.
+    """
+    path = Path(path)
+    try:
+        content = json.loads(_read_bounded(path, max_bytes).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"{path} is not JSON: {exc}") from None
+    cells = content.get("nasbench101") if isinstance(content, dict) else None
+    if not isinstance(cells, dict) or not isinstance(cells.get(dataset), dict):
+        found = sorted(cells) if isinstance(cells, dict) else []
+        raise StoreError(
+            f'{path}: expected {{"nasbench101": {{"{dataset}": {{cell: figures}}}}}}'
+            + (f"; datasets there: {found}" if found else "")
+        )
+    cells = cells[dataset]
+    if not cells:
+        raise StoreError(f"{path} holds no cells for {dataset}")
+    space = NB101Space()
+    names: list[str] | None = None
+    archs, rows = [], []
+    for key, figures in cells.items():
+        where = f"{path.name}: cell {key}"
+        arch = _zc_arch(space, key, where)
+        if not isinstance(figures, dict):
+            raise StoreError(f"{where}: figures are a dict of numbers")
+        if names is None:
+            names = sorted(figures)
+            missing = [n for n in _ZC_FIXED if n not in figures]
+            bad = [n for n in names if n not in _ZC_FIXED and not _NAME.match(n)]
+            if missing or bad:
+                raise StoreError(f"{where}: needs {', '.join(_ZC_FIXED)} and snake_case proxy names; "
+                                 f"missing {missing}, bad names {bad}")  # fmt: skip
+        if sorted(figures) != names:
+            raise StoreError(f"{where}: has figures {sorted(figures)}, the first cell has {names}")
+        values = []
+        for name in names:
+            value = figures[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise StoreError(f"{where}: {name} is a finite number, got {value!r}")
+            values.append(float(value))
+        archs.append(arch)
+        rows.append(values)
+    assert names is not None
+    column = {name: i for i, name in enumerate(names)}
+    values = np.asarray(rows, dtype=np.float64)
+    acc = values[:, column["val_accuracy"]]
+    if acc.min() < 0 or acc.max() > 100:
+        raise StoreError(f"{path}: val_accuracy is a percentage, found {acc.min():g}..{acc.max():g}")
+
+    canon = space.canonical_many(archs)
+    classes, inverse, counts = np.unique(canon, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    merged = np.zeros((len(classes), len(names)))
+    np.add.at(merged, inverse, values)
+    merged /= counts[:, None]
+    spread = np.zeros((len(classes), len(names)))
+    np.maximum.at(spread, inverse, np.abs(values - merged[inverse]))
+    disagree = {name: int((spread[:, i] > 1e-9).sum()) for name, i in column.items()}
+    order = np.lexsort(classes.T[::-1])  # the store's row order (np.unique's already is; made explicit)
+    classes, merged, counts, spread = classes[order], merged[order], counts[order], spread[order]
+
+    val = merged[:, column["val_accuracy"]] / 100.0
+    static = {"flops_m": merged[:, column["flops"]], "params_m": merged[:, column["params"]]}
+    static.update({f"zc_{n}": merged[:, i] for n, i in column.items() if n not in _ZC_FIXED})
+    provenance = _provenance(
+        path,
+        "NAS-Bench-Suite-Zero zero-cost proxy JSON (NASLib)",
+        citation=f"{CITATION} Zero-cost proxies: {CITATION_ZC}",
+        cells=len(archs),
+        classes=len(classes),
+        merged_classes=int((counts > 1).sum()),
+        disagreeing_classes=disagree,
+        max_val_acc_spread=float(spread[:, column["val_accuracy"]].max() / 100.0),
+        merge_note=(
+            "cells of one isomorphism class are merged into their mean: val_accuracy of an export cell is one "
+            "sampled official repeat, and proxies, FLOPs and params were computed per (unpruned, relabeled) cell"
+        ),
+        epochs_note="epoch 108 is the official final budget; val_acc is the final validation accuracy",
+        seeds_note="null seed: each row is one sampled official repeat or the mean of several (unnamed)",
+        units=(
+            "flops_m in millions of FLOPs, params_m in millions of parameters, as in the file; both are the export's "
+            "figures for its own (NASLib) network: params_m equals the official trainable-parameter count of the "
+            "cell for about a third of the cells only"
+        ),
+    )
+    return StoreData(
+        space="nb101",
+        dataset=dataset,
+        protocol=dict(PROTOCOL),
+        seeds=(None,),
+        epochs=(108,),
+        archs=classes,
+        metrics={"val_acc": val.astype(np.float32).reshape(-1, 1, 1)},
+        static={name: np.asarray(v, dtype=np.float32) for name, v in static.items()},
+        provenance=provenance,
+        iso_shared=True,
+        directions={"val_acc": "max"},
+        defaults={
+            "search_metric": "val_acc",
+            "score_metric": "val_acc",
+            "search_epoch": 108,
+            "score_epoch": 108,
+            "noise": "mean",
+        },
+    )
+
+
+def _zc_arch(space: NB101Space, key: object, where: str) -> tuple[int, ...]:
+    if not (isinstance(key, str) and _ZC_KEY.match(key)):
+        raise StoreError(f"{where}: a cell key is a tuple of 56 ints (49 adjacency bits, 7 op codes)")
+    ints = [int(v) for v in key.strip("() ").rstrip(",").split(",")]
+    codes = ints[49:]
+    if codes[0] != 0 or codes[-1] != 1 or any(c not in (2, 3, 4) for c in codes[1:-1]):
+        raise StoreError(
+            f"{where}: op codes are 0 (input) first, 1 (output) last and 2/3/4 (conv3x3, conv1x1, maxpool) "
+            f"between, got {codes}"
+        )
+    try:
+        return space.from_spec(np.asarray(ints[:49]).reshape(7, 7), [_ZC_OPS[c] for c in codes])
+    except InvalidArchitecture as exc:
+        raise StoreError(f"{where}: not a NAS-Bench-101 cell: {exc}") from None
