@@ -22,7 +22,11 @@ from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy
 
 
 def default_noise(bench: Benchmark) -> Literal["mean", "sample"]:
-    """``"sample"`` when the benchmark has named training seeds to draw from, else ``"mean"``."""
+    """The store's default (``defaults["noise"]``), else ``"sample"`` when the benchmark has named training seeds
+    to draw from, else ``"mean"``."""
+    stated = (getattr(bench, "defaults", None) or {}).get("noise")
+    if stated in ("mean", "sample"):
+        return stated  # type: ignore[no-any-return]
     return "sample" if [s for s in bench.seeds if s is not None] else "mean"
 
 
