@@ -114,3 +114,40 @@ def test_ray_backend_gives_the_same_runs(full_store, tmp_path):
         ray.shutdown()
     serial = run_experiment(_experiment(full_store), tmp_path / "serial", processes=1)
     assert _key(read_runs(out)) == _key(read_runs(serial))
+
+
+def _tnb_macro_store(path):
+    """A small single-epoch store of the tnb_macro space (which has no notion of "simpler": no PNAS)."""
+    import numpy as np
+
+    from nasbench.spaces import get_space
+    from nasbench.store import StoreData, write_store
+
+    archs = np.asarray(get_space("tnb_macro").all_archs()[:50])
+    values = np.linspace(0.3, 0.6, 50, dtype=np.float32).reshape(50, 1, 1)
+    write_store(path, StoreData(space="tnb_macro", dataset="synthetic", protocol={}, seeds=(None,), epochs=(25,),
+                                archs=archs, metrics={"val_acc": values}, defaults={"score_metric": "val_acc"}))  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    ("strategy", "error", "match"),
+    [
+        ("pnas", "MissingCapability", "strategy 'pnas' needs a search space with the 'progressive' capability"),
+        ("hyperband", "InvalidQuery", "'hyperband' is multi-fidelity: it needs a store with several epochs"),
+    ],
+)
+def test_a_strategy_the_store_cannot_serve_is_refused_before_any_run(tmp_path, strategy, error, match):
+    import nasbench.errors
+
+    store = _tnb_macro_store(tmp_path / "tnb.h5")
+    experiment = Experiment(
+        store=str(store),
+        strategies=(StrategySpec.parse("random_search"), StrategySpec.parse(strategy)),
+        seeds=(0,),
+        protocol=Protocol(),
+        budget=Budget(evaluations=5),
+    )
+    with pytest.raises(getattr(nasbench.errors, error), match=match):
+        run_experiment(experiment, tmp_path / "out", processes=1)
+    assert not (tmp_path / "out").exists()  # nothing written

@@ -21,7 +21,7 @@ from typing import Any
 from nasbench import __version__
 from nasbench.atomic import atomic_write_text, sha256_file
 from nasbench.benchmark import Benchmark, TabularBenchmark
-from nasbench.errors import NasbenchError
+from nasbench.errors import InvalidQuery, NasbenchError
 from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
 from nasbench.strategies import make_strategy
 
@@ -105,6 +105,23 @@ class Experiment:
         }
 
 
+def check_strategies(specs: Sequence[StrategySpec], bench: Benchmark) -> None:
+    """Refuse, before any run, a strategy that needs what the benchmark lacks: a capability of its space
+    (``Strategy.requires``), or several epochs (multi-fidelity strategies)."""
+    from nasbench.spaces.base import require
+    from nasbench.strategies import strategy_class
+
+    for spec in specs:
+        cls = strategy_class(spec.name)
+        for capability in cls.requires:
+            require(bench.space, capability, f"strategy {spec.name!r}")
+        if cls.multi_fidelity and len(bench.epochs) < 2:
+            raise InvalidQuery(
+                f"strategy {spec.name!r} is multi-fidelity: it needs a store with several epochs; this one has "
+                f"{list(bench.epochs)}"
+            )
+
+
 def _identity(config: dict[str, Any]) -> dict[str, Any]:
     """The parts of a config that make two experiments the same (versions and paths may differ)."""
     keep = ("strategies", "seeds", "protocol", "budget", "workers", "charge_overhead")
@@ -127,6 +144,7 @@ def run_experiment(
     out = Path(out_dir)
     if table is None:
         table = TabularBenchmark.open(experiment.store)
+    check_strategies(experiment.strategies, table)
     sha256 = sha256_file(experiment.store)
     _prepare_dir(out, _identity_config(experiment, table, sha256), overwrite)
     if experiment.hybrid and saved_surrogate(out) is None:
