@@ -125,8 +125,9 @@ def _tnb_macro_store(path):
 
     archs = np.asarray(get_space("tnb_macro").all_archs()[:50])
     values = np.linspace(0.3, 0.6, 50, dtype=np.float32).reshape(50, 1, 1)
-    write_store(path, StoreData(space="tnb_macro", dataset="synthetic", protocol={}, seeds=(None,), epochs=(25,),
-                                archs=archs, metrics={"val_acc": values}, defaults={"score_metric": "val_acc"}))  # fmt: skip
+    data = StoreData(space="tnb_macro", dataset="synthetic", protocol={}, seeds=(None,), epochs=(25,), archs=archs,
+                     metrics={"val_acc": values}, defaults={"score_metric": "val_acc"})  # fmt: skip
+    write_store(path, data)
     return path
 
 
