@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from nasbench.errors import InvalidArchitecture, InvalidQuery, MissingResult, UnknownMetric
+from nasbench.errors import InvalidArchitecture, InvalidQuery, MissingResult, StoreError, UnknownMetric
 from nasbench.spaces import get_space
 from nasbench.spaces.base import Arch, SearchSpace, arch_keys, check_rows, find_keys
 from nasbench.store.format import METRICS, StoreData, metric_order, read_store
@@ -36,7 +36,9 @@ class Result:
     def __getitem__(self, metric: str) -> float:
         try:
             return self.values[metric]
-        except KeyError:
+        except (KeyError, TypeError):
+            if metric in METRICS:
+                return math.nan
             raise UnknownMetric(f"no metric {metric!r} in this result; it has: {', '.join(self.values)}") from None
 
     def __getattr__(self, name: str) -> float:
@@ -99,6 +101,8 @@ class TabularBenchmark:
         self._rows = {a: i for i, a in enumerate(archs)}
         # The rows are sorted, so their int keys are too: query_many finds arrays of archs by binary search.
         self._keys = arch_keys(self.space, arch_array)
+        if np.any(np.diff(self._keys) <= 0):
+            raise StoreError("the store's archs must be unique and sorted lexicographically")
         # (N, S, T, M) float32 in `metrics` order and its mean over the seeds that exist (N, T, M). float32 like
         # the store: a 200-epoch, 3-seed NATS store stays ~0.35 GB, not ~1 GB.
         n, s, t = len(archs), len(self.seeds), len(self.epochs)
@@ -145,7 +149,7 @@ class TabularBenchmark:
 
     def _row(self, arch: object) -> int:
         try:
-            return self._rows[arch]  # type: ignore[index]
+            return self._rows[arch]  # type: ignore[index]  (rows of an iso_shared store are canonical: checked)
         except (KeyError, TypeError):
             pass
         valid = self.space.validate(arch)

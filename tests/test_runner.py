@@ -11,7 +11,7 @@ from nasbench import InvalidQuery, MissingResult, TabularBenchmark, UnknownMetri
 from nasbench.runner.simulate import Budget, Protocol, run_search
 from nasbench.strategies import Proposal, Strategy, make_strategy
 
-PROTOCOL = Protocol(search_epoch=9, score_epoch=9)
+PROTOCOL = Protocol(search_epoch=9, score_epoch=9, noise="mean")
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_a_minimised_search_metric_is_oriented_for_the_strategy_and_the_incumben
             told.append(feedback.score)
 
     archs = bench.archs()[:12]
-    protocol = Protocol(search_metric="val_loss", search_epoch=9, score_metric="test_acc", score_epoch=9)
+    protocol = Protocol(search_metric="val_loss", search_epoch=9, score_metric="test_acc", score_epoch=9, noise="mean")
     traj = run_search(bench, Recorder([Proposal(a) for a in archs]), protocol=protocol,
                       budget=Budget(evaluations=12), seed=0)  # fmt: skip
     losses = [bench.query(a, epoch=9).val_loss for a in archs]

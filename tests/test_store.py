@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from nasbench.errors import StoreError
-from nasbench.store import SCHEMA_VERSION, read_store, write_store
+from nasbench.spaces.nb201 import NB201Space
+from nasbench.store import SCHEMA_VERSION, StoreData, read_store, write_store
 from tests.conftest import make_store_data
 
 
@@ -38,7 +39,31 @@ def test_write_read_round_trip(tmp_path):
 def test_null_seed_and_iso_shared_round_trip(tmp_path):
     data = make_store_data(seeds=(None,), epochs=(200,))
     data.iso_shared = True
+    space = NB201Space()
+    representatives = sorted(set(space.canonical_indices().tolist()))[100 : 100 + len(data.archs)]
+    data.archs = np.asarray([space.from_index(i) for i in representatives], dtype=np.int8)
     _same(data, read_store(write_store(tmp_path / "s.h5", data)))
+
+
+def test_a_row_that_is_not_canonical_in_an_iso_shared_store_is_refused(tmp_path):
+    """One row stands for its whole class, so a non-canonical row would answer differently from its class."""
+    data = make_store_data(seeds=(None,), epochs=(200,))
+    data.iso_shared = True
+    with pytest.raises(StoreError, match=r"not the canonical form of its class.*its canonical form is"):
+        write_store(tmp_path / "s.h5", data)
+    assert not (tmp_path / "s.h5").exists()
+
+
+def test_a_row_outside_an_enumerable_space_is_refused(tmp_path):
+    from nasbench.spaces import get_space
+
+    space = get_space("tnb_macro")
+    archs = np.asarray([*space.all_archs()[:3], (1, 1, 1, 1, 0, 0)])  # 4 modules that never halve the resolution
+    archs = archs[np.lexsort(archs.T[::-1])]
+    data = StoreData(space="tnb_macro", dataset="x", protocol={}, seeds=(None,), epochs=(1,), archs=archs,
+                     metrics={"val_acc": np.full((4, 1, 1), 0.5, dtype=np.float32)})  # fmt: skip
+    with pytest.raises(StoreError, match=r"\(1, 1, 1, 1, 0, 0\), which is not a tnb_macro architecture"):
+        write_store(tmp_path / "s.h5", data)
 
 
 def test_nan_is_preserved_never_filled(tmp_path):

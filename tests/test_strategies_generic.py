@@ -84,9 +84,9 @@ def toy_spaces(monkeypatch):
     """Register the toy spaces for the store and the benchmark, which find spaces by name."""
     for name, cls in SPACES.items():
         monkeypatch.setitem(spaces.SPACES, name, f"{cls.__module__}:{cls.__qualname__}")
-    spaces.get_space.cache_clear()
+    spaces._load.cache_clear()
     yield
-    spaces.get_space.cache_clear()
+    spaces._load.cache_clear()
 
 
 def toy_bench(name: str) -> TabularBenchmark:

@@ -36,8 +36,9 @@ class Protocol:
 
     The NAS-Bench-201 paper's protocol: search on ``val_acc`` after 12 epochs, score the incumbent (best validation
     so far) by ``test_acc`` after 200 epochs. A field left None takes the store's default (``bench.defaults``),
-    else ``val_acc`` / ``test_acc`` and the benchmark's last epoch. ``noise="sample"`` draws one of the store's
-    training seeds per evaluation (a promoted run keeps its seed); ``"mean"`` reads the mean over seeds. Each
+    else ``val_acc`` / ``test_acc``, the benchmark's last epoch and :func:`default_noise`. ``noise="sample"`` draws
+    one of the store's training seeds per evaluation (a promoted run keeps its seed); ``"mean"`` reads the mean
+    over seeds. Each
     metric is oriented by its direction: the strategy maximises ``score`` (negated for a "min" metric) and the
     incumbent is the best so oriented.
     """
@@ -46,7 +47,7 @@ class Protocol:
     search_epoch: int | None = None
     score_metric: str | None = None
     score_epoch: int | None = None
-    noise: Literal["mean", "sample"] = "mean"
+    noise: Literal["mean", "sample"] | None = None
 
     def resolved(self, bench: Benchmark) -> Protocol:
         """This protocol with every field filled in and checked against ``bench``."""
@@ -64,11 +65,12 @@ class Protocol:
                     f"{name} {epoch} is not an epoch of the benchmark; available: {list(bench.epochs)[:10]}"
                     + (" ..." if len(bench.epochs) > 10 else "")
                 )
-        if self.noise not in ("mean", "sample"):
-            raise InvalidQuery(f"noise must be 'mean' or 'sample', got {self.noise!r}")
-        if self.noise == "sample" and not [s for s in bench.seeds if s is not None]:
+        noise = self.noise if self.noise is not None else default_noise(bench)
+        if noise not in ("mean", "sample"):
+            raise InvalidQuery(f"noise must be 'mean' or 'sample', got {noise!r}")
+        if noise == "sample" and not [s for s in bench.seeds if s is not None]:
             raise InvalidQuery("noise='sample' needs a benchmark with named training seeds; this one has means only")
-        return Protocol(search_metric, search_epoch, score_metric, score_epoch, self.noise)
+        return Protocol(search_metric, search_epoch, score_metric, score_epoch, noise)
 
 
 def _pick(*values: int | None) -> int:
@@ -206,6 +208,11 @@ def run_search(
                 )
             trial = Trial(len(trials), arch, epoch, run_seed, None if parent is None else parent.trial_id, clock)
             if has_time:
+                if not math.isfinite(result.train_time_s):
+                    raise MissingResult(
+                        f"the benchmark has no train_time_s for {space.to_str(arch)} at epoch {epoch}: the simulated "
+                        "clock cannot charge it"
+                    )
                 before = trained_s[parent.trial_id] if parent is not None else 0.0
                 cost = max(result.train_time_s - before, 0.0)
                 trained_s[trial.trial_id] = result.train_time_s

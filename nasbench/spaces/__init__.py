@@ -22,13 +22,16 @@ SPACES: dict[str, str] = {
 }
 
 
-@functools.cache
 def get_space(name: str) -> SearchSpace:
     """The search space registered as ``name`` (one shared, stateless instance per name)."""
-    try:
-        module, _, attr = SPACES[name].partition(":")
-    except (KeyError, TypeError):
-        raise InvalidArchitecture(f"unknown search space {name!r}; known: {', '.join(SPACES)}") from None
+    if not isinstance(name, str) or name not in SPACES:
+        raise InvalidArchitecture(f"unknown search space {name!r}; known: {', '.join(SPACES)}")
+    return _load(name)
+
+
+@functools.cache
+def _load(name: str) -> SearchSpace:
+    module, _, attr = SPACES[name].partition(":")
     return getattr(importlib.import_module(module), attr)()  # type: ignore[no-any-return]
 
 

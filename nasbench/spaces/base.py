@@ -130,6 +130,26 @@ def _weights(choices: tuple[int, ...]) -> np.ndarray:
     return w
 
 
+@functools.lru_cache(maxsize=16)
+def enumerated_keys(space: SearchSpace) -> np.ndarray:
+    """For an enumerable space: the sorted keys of all its archs."""
+    keys = np.sort(arch_keys(space, np.asarray(space.all_archs(), dtype=np.int64)))  # type: ignore[attr-defined]
+    keys.setflags(write=False)
+    return keys
+
+
+def canonical_keys(space: SearchSpace, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+    """The key of each arch's canonical form: two archs have the same key exactly when the space holds them
+    isomorphic. A space may offer a vectorised ``canonical_keys(archs)`` method with the same values."""
+    if not len(archs):
+        return np.zeros(0, dtype=np.int64)
+    fast = getattr(space, "canonical_keys", None)
+    if fast is not None:
+        return np.asarray(fast(archs), dtype=np.int64)
+    canon = [space.canonical(tuple(a)) for a in np.asarray(archs).tolist()]
+    return arch_keys(space, np.asarray(canon, dtype=np.int64).reshape(-1, len(space.choices)))
+
+
 def sample_many(space: SearchSpace, rng: np.random.Generator, count: int) -> list[Arch]:
     """``count`` independent samples; one vectorised draw for an enumerable space (uniform over its archs)."""
     if isinstance(space, Enumerable):
@@ -178,8 +198,11 @@ class DiscreteSpace:
         return None
 
     def validate(self, obj: object) -> Arch:
-        if type(obj) is tuple and obj in self._valid_cache() and all(type(v) is int for v in obj):
-            return obj  # fast path; the type check because (False, 1.0) hashes like (0, 1)
+        try:
+            if type(obj) is tuple and obj in self._valid_cache() and all(type(v) is int for v in obj):
+                return obj  # fast path; the type check because (False, 1.0) hashes like (0, 1)
+        except TypeError:  # an unhashable member: the checks below say what is wrong
+            pass
         if isinstance(obj, str):
             return self.from_str(obj)
         if isinstance(obj, np.ndarray):
@@ -311,7 +334,7 @@ class EnumerableSpace(DiscreteSpace):
 
     def from_index(self, index: int) -> Arch:
         archs = self._all()
-        if not 0 <= index < len(archs):
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(archs):
             raise InvalidArchitecture(f"{self.name} indices are 0..{len(archs) - 1}, got {index}")
         return archs[index]
 

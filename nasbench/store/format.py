@@ -34,7 +34,15 @@ import numpy as np
 from nasbench.atomic import atomic_path
 from nasbench.errors import InvalidArchitecture, StoreError
 from nasbench.spaces import get_space
-from nasbench.spaces.base import arch_keys, check_rows
+from nasbench.spaces.base import (
+    DiscreteSpace,
+    Enumerable,
+    arch_keys,
+    canonical_keys,
+    check_rows,
+    enumerated_keys,
+    find_keys,
+)
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -95,12 +103,17 @@ class StoreData:
             rows = check_rows(space, archs, what="/archs")
         except InvalidArchitecture as exc:
             raise StoreError(str(exc)) from None
-        if np.any(np.diff(arch_keys(space, rows)) <= 0):
+        keys = arch_keys(space, rows)
+        if np.any(np.diff(keys) <= 0):
             raise StoreError("/archs must be unique and sorted lexicographically")
+        if isinstance(space, Enumerable) and len(keys):
+            _check_members(space, rows, keys, self.iso_shared)
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise StoreError(f"seeds must be a non-empty list of distinct seeds, got {list(self.seeds)}")
         if None in self.seeds and len(self.seeds) != 1:
             raise StoreError("a null seed (mean over unnamed seeds) must be the store's only seed")
+        if any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 <= e < 2**31 for e in self.epochs):
+            raise StoreError(f"epochs must be integers in 0..2**31-1, got {list(self.epochs)[:10]}")
         if not self.epochs or any(b <= a for a, b in zip(self.epochs, self.epochs[1:], strict=False)):
             raise StoreError(f"epochs must be a non-empty, strictly increasing list, got {list(self.epochs)}")
         if min(self.epochs) < 0:
@@ -149,6 +162,23 @@ class StoreData:
             if key in self.defaults and self.defaults[key] not in self.epochs:
                 raise StoreError(f"defaults.{key} = {self.defaults[key]!r} is not an epoch of the store")
         return self
+
+
+def _check_members(space: Any, rows: np.ndarray, keys: np.ndarray, iso_shared: bool) -> None:
+    """Every row is a member of the (enumerable) space, and canonical where one row stands for its class."""
+    constrained = type(space).invalid_reason is not DiscreteSpace.invalid_reason  # some in-range rows are invalid
+    absent = find_keys(enumerated_keys(space), keys) < 0 if constrained else np.zeros(len(keys), dtype=bool)
+    if absent.any():
+        row = tuple(rows[int(np.argmax(absent))].tolist())
+        raise StoreError(f"/archs holds {row}, which is not a {space.name} architecture: {space.invalid_reason(row)}")
+    if iso_shared:
+        moved = canonical_keys(space, rows) != keys
+        if moved.any():
+            row = tuple(rows[int(np.argmax(moved))].tolist())
+            raise StoreError(
+                f"/archs holds {space.to_str(row)}, which is not the canonical form of its class, in a store where "
+                f"one row stands for its class (iso_shared); its canonical form is {space.to_str(space.canonical(row))}"
+            )
 
 
 def write_store(path: str | os.PathLike[str], data: StoreData, *, overwrite: bool = False) -> Path:

@@ -13,24 +13,10 @@ from typing import Any
 import numpy as np
 
 from nasbench.errors import InvalidArchitecture
-from nasbench.spaces.base import Arch, SearchSpace, arch_keys
+from nasbench.spaces.base import Arch, SearchSpace, canonical_keys
 
 #: Rounds of redrawing the children of a constrained space that fall outside it before they are dropped.
 REDRAW_ROUNDS = 20
-
-
-def canonical_keys(space: SearchSpace, archs: Sequence[Arch]) -> np.ndarray:
-    """The int64 key (:func:`~nasbench.spaces.base.arch_keys`) of each arch's canonical form: two archs have the
-    same key exactly when the space holds them isomorphic.
-
-    A space may offer a vectorised ``canonical_keys(archs)`` method with the same values; it is used when present.
-    """
-    if not len(archs):
-        return np.zeros(0, dtype=np.int64)
-    fast = getattr(space, "canonical_keys", None)
-    if fast is not None:
-        return np.asarray(fast(archs), dtype=np.int64)
-    return arch_keys(space, np.asarray([space.canonical(a) for a in archs], dtype=np.int64))
 
 
 def shifted(values: np.ndarray, change: np.ndarray, choices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
