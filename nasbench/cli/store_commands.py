@@ -165,10 +165,13 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"static    {', '.join(sorted(data.static)) or '-'}")
     print(f"protocol  {json.dumps(data.protocol, sort_keys=True)}")
     print(f"source    {json.dumps(data.provenance, sort_keys=True)}")
-    shown = [m for m in (bench.defaults.get("search_metric"), bench.defaults.get("score_metric")) if m]
-    for metric in dict.fromkeys(shown or [m for m in ("val_acc", "test_acc") if m in bench.metrics]):
+    defaults = bench.defaults
+    shown = {defaults.get("search_metric"): defaults.get("search_epoch"), defaults.get("score_metric"): None}
+    shown.update({defaults.get("score_metric"): defaults.get("score_epoch")})
+    shown = {m: e for m, e in shown.items() if m} or {m: None for m in ("val_acc", "test_acc") if m in bench.metrics}
+    for metric, default_epoch in shown.items():
         if metric in bench.metrics:
-            epoch = epochs[-1]
+            epoch = default_epoch if default_epoch is not None else epochs[-1]
             try:
                 arch, value = bench.best(metric, epoch=epoch)
             except NasbenchError:

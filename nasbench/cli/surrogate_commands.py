@@ -177,6 +177,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     from nasbench.cli.store_commands import parse_arch
     from nasbench.spaces.base import arch_keys
+    from nasbench.surrogates.benchmarks import clip_prediction
     from nasbench.surrogates.noise import standard_normal
     from nasbench.surrogates.surrogate import Surrogate
 
@@ -188,7 +189,9 @@ def run_predict(args: argparse.Namespace) -> int:
     model_std = surrogate.predict_dist(archs)[1] if surrogate.model.has_dist else None
     value = mean
     if args.seed is not None:
-        value = mean + noise * standard_normal(args.seed, arch_keys(space, np.asarray(archs)))
+        value = clip_prediction(
+            surrogate.metric, mean + noise * standard_normal(args.seed, arch_keys(space, np.asarray(archs)))
+        )
     target = f"{surrogate.metric}@{surrogate.epoch}"
     for i, arch in enumerate(archs):
         row: dict[str, Any] = {"arch": space.to_str(arch), "decisions": list(arch), "target": target}

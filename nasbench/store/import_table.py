@@ -31,7 +31,7 @@ from nasbench.spaces import get_space
 from nasbench.spaces.base import arch_keys
 from nasbench.store.format import METRICS, StoreData
 
-_TARGET = re.compile(r"^(?P<metric>[a-z_]+)@(?P<epoch>\d+)(?::(?P<seed>-?\d+))?$")
+_TARGET = re.compile(r"^(?P<metric>[a-z][a-z0-9_]*)@(?P<epoch>\d+)(?::(?P<seed>-?\d+))?$")
 _STATIC_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

@@ -227,7 +227,7 @@ class SurrogateBenchmark:
         if key not in self._mean:
             s = self.surrogates[key]
             everything = self._everything()
-            mean = _clip(key[0], s.predict(everything))
+            mean = clip_prediction(key[0], s.predict(everything))
             std = s.noise_std(everything)
             mean.setflags(write=False)
             std.setflags(write=False)
@@ -241,7 +241,7 @@ class SurrogateBenchmark:
         if missing:
             rows = arr[list(missing.values())]
             s = self.surrogates[key]
-            mean, std = _clip(key[0], s.predict(rows)), s.noise_std(rows)
+            mean, std = clip_prediction(key[0], s.predict(rows)), s.noise_std(rows)
             cache.update(zip(missing, zip(mean.tolist(), std.tolist(), strict=True), strict=True))
         pairs = np.asarray([cache[int(k)] for k in keys.tolist()], dtype=np.float64).reshape(-1, 2)
         return pairs[:, 0], pairs[:, 1]
@@ -258,7 +258,7 @@ class SurrogateBenchmark:
             mean, std = self._lazy(key, arr, keys)
         if seed is None:
             return mean
-        return _clip(metric, mean + std * standard_normal(_seed(seed), keys))
+        return clip_prediction(metric, mean + std * standard_normal(_seed(seed), keys))
 
     def query(self, arch: Arch | str, *, epoch: int | None = None, seed: int | None = None) -> Result:
         """Every metric the surrogates predict for ``arch`` (NaN at an epoch a metric has no surrogate for);
@@ -469,7 +469,7 @@ def _usable_defaults(defaults: Mapping[str, Any], metrics: Sequence[str], epochs
     return out
 
 
-def _clip(metric: str, values: np.ndarray) -> np.ndarray:
+def clip_prediction(metric: str, values: np.ndarray) -> np.ndarray:
     """Keep predictions physically possible: ``*_acc`` fractions in [0, 1]; what a name marks as minimised
     (losses, errors, times, latencies, energies) non-negative; any other metric as predicted."""
     values = np.asarray(values, dtype=np.float64)
