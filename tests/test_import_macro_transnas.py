@@ -114,6 +114,12 @@ def test_macro_file_whose_equivalent_strings_disagree_keeps_every_string(tmp_pat
             b'"22212220": {"test_acc": [1, 2, 3], "params": 1, "flops": 1}}',
             "appears twice",
         ),
+        (b'{"22212220": {"test_acc": [1, 2, 3], "params": 1' + b"0" * 400 + b', "flops": 1}}', r"below 2\*\*63"),
+        (b'{"22212220": {"test_acc": [1, 2, 3], "params": ' + b"1" * 5000 + b', "flops": 1}}', "JSON reader refuses"),
+        (b'{"22212220": {"test_acc": [1, 2, NaN], "params": 1, "flops": 1}}', "expected 3 accuracies"),
+        (b'{"22212220": {"test_acc": [1, 2, 3], "params": Infinity, "flops": 1}}', "expected a positive count"),
+        (b'{"22212220": {"test_acc": [1, 2, true], "params": 1, "flops": 1}}', "expected 3 accuracies"),
+        (b"[" * 100_000, "nests JSON arrays/objects too deeply to parse"),
     ],
 )
 def test_macro_bad_file_is_refused_naming_it(tmp_path, content, message):
@@ -122,6 +128,14 @@ def test_macro_bad_file_is_refused_naming_it(tmp_path, content, message):
     with pytest.raises(StoreError, match=message) as info:
         read_macro_json(path)
     assert "broken-macro.json" in str(info.value)
+
+
+def test_macro_file_size_is_bounded(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"22212220": _record([80, 81, 82])}))
+    with pytest.raises(StoreError, match=r"m\.json is \d+ bytes; this reader reads at most 10 \(raise max_bytes\)"):
+        read_macro_json(path, max_bytes=10)
+    assert read_macro_json(path, max_bytes=1000).archs.shape == (1, 8)
 
 
 def test_macro_missing_file_is_a_store_error(tmp_path):
@@ -218,6 +232,11 @@ HEADER = "arch,class_scene,class_object,jigsaw,room_layout,segmentsemantic\n"
         ((HEADER + "64-41414-0_00_000,7.4,26.5,0.05,1.09,91.9\n").encode(), "room_layout holds 1.09.*<= 0"),
         ((HEADER + "64-41414-0_00_000,107.4,26.5,0.05,-1.09,91.9\n").encode(), "class_scene holds 107.4.*0..100"),
         ((HEADER + "64-41414-0_00_000,7,2,0,-1,9\n64-41414-0_00_000,7,2,0,-1,9\n").encode(), "line 3.*line 2"),
+        ((HEADER + "64-41414-0_00_000,nan,26.5,0.05,-1.09,91.9\n").encode(), "'nan', not a number.*empty field"),
+        ((HEADER + "64-41414-0_00_000,1_0,26.5,0.05,-1.09,91.9\n").encode(), "'1_0', not a number"),
+        ((HEADER + "64-41414-0_00_000,-inf,26.5,0.05,-1.09,91.9\n").encode(), "'-inf', not a number"),
+        ((HEADER + "64-41414-0_00_000,1e400,26.5,0.05,-1.09,91.9\n").encode(), "'1e400'; results must be finite"),
+        ((HEADER + "64-41414-0_00_000," + "9" * 5000 + ",2,0,-1,9\n").encode(), r"'9{50,}\.\.\.; results must be"),
     ],
 )
 def test_transnas_bad_csv_is_refused_naming_the_file(tmp_path, content, message):
@@ -226,6 +245,15 @@ def test_transnas_bad_csv_is_refused_naming_the_file(tmp_path, content, message)
     with pytest.raises(StoreError, match=message) as info:
         read_transnas_csv(path, space="tnb_micro", task="class_scene")
     assert "broken-tnb.csv" in str(info.value)
+
+
+def test_transnas_csv_size_is_bounded(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + "64-41414-0_00_000,7.5,26.5,0.1,-1.09,91.9\n")
+    for read in (read_transnas_csv, read_transnas_tasks):
+        with pytest.raises(StoreError, match=r"t\.csv is \d+ bytes; this reader reads at most 64 \(raise max_bytes\)"):
+            read(path, max_bytes=64)
+    assert read_transnas_csv(path, max_bytes=1000).archs.shape == (1, 6)
 
 
 def test_transnas_empty_field_is_missing_not_filled(tmp_path):

@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -359,7 +360,7 @@ def test_malformed_rows_are_refused_with_what_the_layout_is(tmp_path, records):
     two_points = base64.b64encode(model_metrics([evaluation(0, 0, 0, 0, 0)] * 2, 10)).decode()
     wrong_wire = base64.b64encode(raw + varint(2 << 3 | 1) + struct.pack("<d", 1.0)).decode()
     cases = [
-        (b"not json", "not a JSON row"),
+        (b"not json", "the row is not JSON"),
         (b'{"a": 1}', "a row is the JSON list"),
         (row(records, i0="xyz"), "module_hash is 32 lowercase hex"),
         (row(records, i1=0), "epochs is a positive int"),
@@ -525,3 +526,112 @@ def test_a_small_zc_json_imports(tmp_path):
 def test_zc_json_size_is_bounded(tmp_path):
     with pytest.raises(StoreError, match="reads at most"):
         read_zc_json(zc_file(tmp_path, {"nasbench101": {"cifar10": {GOOD_KEY: FIGURES}}}), max_bytes=10)
+
+
+# ---- hostile sizes and numbers -------------------------------------------------------------------------------
+
+
+def nested_shared(levels: int) -> list:
+    node: list = [1]
+    for _ in range(levels):
+        node = [node, node]
+    return node
+
+
+def test_shared_references_in_a_pickle_stay_shared_and_are_walked_once(tmp_path):
+    loaded = load_records_pickle(write_pickle(tmp_path / "shared10.pkl", {"x": nested_shared(10)}))
+    assert loaded["x"][0] is loaded["x"][1] and loaded["x"][0][0] is loaded["x"][0][1]
+    path = write_pickle(tmp_path / "shared30.pkl", {"x": nested_shared(30)})  # 2**30 leaves as a tree, 166 bytes
+    start = time.perf_counter()
+    with pytest.raises(StoreError, match=r"shared30\.pkl: record 'x': keys are official module hashes"):
+        read_official_records(path)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_the_objects_a_pickle_may_hold_are_counted_and_capped(tmp_path):
+    path = write_pickle(tmp_path / "wide.pkl", {"x": list(range(2000))})
+    with pytest.raises(UnsafePickle, match=r"wide\.pkl: refusing a pickle of more than 1,000 objects.*max_nodes"):
+        load_records_pickle(path, max_nodes=1000)
+    assert len(load_records_pickle(path, max_nodes=3000)["x"]) == 2000
+    with pytest.raises(UnsafePickle, match="more than 100 objects"):
+        read_official_records(require(RECORDS), max_nodes=100)
+
+
+def test_more_repeats_than_the_official_three_are_refused_unless_allowed(tmp_path, records):
+    tripled = {k: (fixed, {b: reps * 3 for b, reps in computed.items()}) for k, (fixed, computed) in records.items()}
+    path = write_pickle(tmp_path / "tripled.pkl", tripled)
+    with pytest.raises(StoreError, match=r"tripled\.pkl: record '[0-9a-f]{32}'.*more than 3 repeats of epoch budget "
+                       r"108; at most 3 are read.*max_repeats"):  # fmt: skip
+        read_official_records(path)
+    assert read_official_records(path, max_repeats=9).seeds == tuple(range(9))
+    rows = official_rows(dict([next(iter(records.items()))]))  # one module, 3 repeats
+    path = write_tfrecord(tmp_path / "repeated.tfrecord", rows + rows[:1])
+    with pytest.raises(StoreError, match=r"repeated\.tfrecord: record 3: module [0-9a-f]{32} has more than 3 repeats"):
+        read_tfrecord(path)
+    assert read_tfrecord(path, max_repeats=4).seeds == (0, 1, 2, 3)
+
+
+def test_a_file_with_one_repeat_has_one_seed(tmp_path, records):
+    path = write_tfrecord(tmp_path / "one.tfrecord", official_rows(dict([next(iter(records.items()))]))[:1])
+    data = read_tfrecord(path)
+    assert data.seeds == (0,) and np.isfinite(data.metrics["val_acc"]).all()
+
+
+def test_epoch_budgets_are_bounded_alike_on_both_paths(tmp_path, records):
+    module_hash, (fixed, computed) = next(iter(records.items()))
+    path = write_pickle(tmp_path / "huge_budget.pkl", {module_hash: (fixed, {2**70: computed[108]})})
+    with pytest.raises(StoreError, match=r"huge_budget\.pkl: record .*budgets are positive ints up to 10,000"):
+        read_official_records(path)
+    base = json.loads(official_rows(records)[0])
+    rows = [json.dumps([*base[:1], budget, *base[2:]]).encode() for budget in range(2, 36, 2)]  # 17 budgets
+    start = time.perf_counter()
+    with pytest.raises(StoreError, match=r"many\.tfrecord: record 16: epoch budget 34 would be distinct budget 17; "
+                       r"a NAS-Bench-101 file has at most 16"):  # fmt: skip
+        read_tfrecord(write_tfrecord(tmp_path / "many.tfrecord", rows))
+    assert time.perf_counter() - start < 1.0
+    many = {module_hash: (fixed, {b: computed[108] for b in range(2, 36, 2)})}
+    with pytest.raises(StoreError, match="at most 16"):
+        read_official_records(write_pickle(tmp_path / "many.pkl", many))
+
+
+def test_huge_numbers_in_a_records_pickle_are_refused_by_name(tmp_path, records):
+    module_hash, (fixed, computed) = next(iter(records.items()))
+    point = {**computed[108][0], "final_training_time": 10**400}
+    path = write_pickle(tmp_path / "huge.pkl", {module_hash: (fixed, {108: [point]})})
+    with pytest.raises(StoreError, match=r"huge\.pkl: record .*repeat 0: final_training_time is a finite number "
+                       r"\(an int within \+-2\*\*63"):  # fmt: skip
+        read_official_records(path)
+    path = write_pickle(tmp_path / "huge_key.pkl", {10**5000: 1})
+    with pytest.raises(StoreError, match=r"huge_key\.pkl: record <int too large to show>: keys are official module"):
+        read_official_records(path)
+
+
+ZC_WRAP = '{"nasbench101": {"cifar10": {"%s": {"val_accuracy": 90.0, "flops": 10.0, "params": %s}}}}'
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (ZC_WRAP % (GOOD_KEY, "1" + "0" * 400), r"params is a finite number \(an int within \+-2\*\*63"),
+        (ZC_WRAP % (GOOD_KEY, "1" * 5000), r"holds a number the JSON reader refuses \(Exceeds the limit"),
+        (ZC_WRAP % (GOOD_KEY, "NaN"), "params is a finite number"),
+        ("[" * 100_000, "nests JSON arrays/objects too deeply to parse"),
+        (ZC_WRAP % (GOOD_KEY.replace("(0,", "(" + "0" * 5000 + ","), "1.0"), "a cell key is a tuple of 56 ints"),
+    ],
+)
+def test_crafted_numbers_and_nesting_in_zc_json_are_store_errors(tmp_path, content, message):
+    with pytest.raises(StoreError, match=rf"crafted\.json.*{message}"):
+        read_zc_json(zc_file(tmp_path, content, "crafted.json"))
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"[" * 100_000, "the row nests JSON arrays/objects too deeply"),
+        (b"[" + b"1" * 5000 + b"]", r"the row holds a number the JSON reader refuses"),
+        (json.dumps(["0" * 32, 10**400, "0", "x", ""]).encode(), r"epochs is a positive int up to 10,000.*\.\.\."),
+    ],
+)
+def test_crafted_numbers_and_nesting_in_tfrecord_rows_are_store_errors(tmp_path, payload, message):
+    with pytest.raises(StoreError, match=rf"crafted\.tfrecord: record 0: {message}"):
+        read_tfrecord(write_tfrecord(tmp_path / "crafted.tfrecord", [payload]))

@@ -37,24 +37,26 @@ from nasbench.store.format import StoreData
 EPOCHS = 50
 _Values = tuple[float, float, float, float, float]  # acc of seeds 0, 1, 2 (%), params, flops
 _FIELDS = ("test_acc", "params", "flops")
+_INT_LIMIT = 1 << 63
 CITATION = (
     "Su et al., Prioritized Architecture Sampling with Monto-Carlo Tree Search, CVPR 2021 "
     "(NAS-Bench-Macro, https://github.com/xiusu/NAS-Bench-Macro)"
 )
 
 
-def read_macro_json(path: str | os.PathLike[str]) -> StoreData:
-    """The validated :class:`StoreData` of a NAS-Bench-Macro JSON file; any defect of the file raises
-    :class:`StoreError` naming the file and, where it lies in one, the entry."""
+def read_macro_json(path: str | os.PathLike[str], *, max_bytes: int = 256 << 20) -> StoreData:
+    """The validated :class:`StoreData` of a NAS-Bench-Macro JSON file (the published one is 1.2 MB; no file over
+    ``max_bytes`` is read); any defect of the file raises :class:`StoreError` naming the file and, where it lies in
+    one, the entry."""
     path = Path(path)
     space = NBMacroSpace()
-    raw = _load(path)
+    raw = _load(path, max_bytes)
     records: dict[Arch, _Values] = {}
     for key, record in raw.items():
         try:
             arch = space.from_str(key)
         except InvalidArchitecture as exc:
-            raise StoreError(f"{path}: key {key!r} is not an nb_macro architecture: {exc}") from None
+            raise StoreError(f"{path}: key {_show(key)} is not an nb_macro architecture: {exc}") from None
         records[arch] = _record(path, key, record)
 
     classes: dict[Arch, set[_Values]] = {}
@@ -116,15 +118,30 @@ def read_macro_json(path: str | os.PathLike[str]) -> StoreData:
     ).validate()
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path, max_bytes: int) -> dict[str, Any]:
     if not path.is_file():
         raise StoreError(f"no NAS-Bench-Macro file at {path}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise StoreError(f"{path} is {size:,} bytes; this reader reads at most {max_bytes:,} (raise max_bytes)")
+    with open(path, "rb") as f:
+        text = f.read(max_bytes + 1)
+    if len(text) > max_bytes:
+        raise StoreError(f"{path} grew past {max_bytes:,} bytes while being read")
+    expected = "expected nas-bench-macro_cifar10.json"
     try:
-        raw = json.loads(path.read_bytes(), object_pairs_hook=_unique_keys)
+        raw = json.loads(text, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"{path} is not a JSON file ({exc}); expected nas-bench-macro_cifar10.json") from None
+        raise StoreError(f"{path} is not a JSON file ({exc}); {expected}") from None
+    except RecursionError:
+        raise StoreError(f"{path} nests JSON arrays/objects too deeply to parse; {expected} (2 levels)") from None
+    except ValueError as exc:  # an int literal of over sys.get_int_max_str_digits() digits
+        reason = str(exc).split(";")[0]
+        raise StoreError(f"{path} holds a number the JSON reader refuses ({reason}); {expected}") from None
     except _DuplicateKey as exc:
-        raise StoreError(f"{path}: key {exc.args[0]!r} appears twice; each architecture must appear once") from None
+        raise StoreError(
+            f"{path}: key {_show(exc.args[0])} appears twice; each architecture must appear once"
+        ) from None
     if not isinstance(raw, dict) or not raw:
         raise StoreError(
             f"{path} holds no architectures: expected a JSON object mapping 8-digit arch strings to "
@@ -155,14 +172,38 @@ def _record(path: Path, key: str, record: object) -> _Values:
     missing = [f for f in _FIELDS if f not in record]
     if missing:
         raise StoreError(f"{path}: entry {key!r} lacks {', '.join(missing)}; each entry needs {', '.join(_FIELDS)}")
-    accs = record["test_acc"]
-    if not isinstance(accs, list) or len(accs) != 3 or not all(_number(a) and 0 <= a <= 100 for a in accs):
-        raise StoreError(f"{path}: entry {key!r} has test_acc {accs!r}; expected 3 accuracies in % (0..100)")
+    raw_accs = record["test_acc"]
+    numbers = [_number(a) for a in raw_accs] if isinstance(raw_accs, list) and len(raw_accs) == 3 else []
+    accs = [a for a in numbers if a is not None and 0 <= a <= 100]
+    if len(accs) != 3:
+        raise StoreError(f"{path}: entry {key!r} has test_acc {_show(raw_accs)}; expected 3 accuracies in % (0..100)")
+    counts = []
     for name in ("params", "flops"):
-        if not _number(record[name]) or record[name] <= 0:
-            raise StoreError(f"{path}: entry {key!r} has {name} {record[name]!r}; expected a positive count")
-    return (float(accs[0]), float(accs[1]), float(accs[2]), float(record["params"]), float(record["flops"]))
+        count = _number(record[name])
+        if count is None or count <= 0:
+            raise StoreError(
+                f"{path}: entry {key!r} has {name} {_show(record[name])}; expected a positive count (below 2**63)"
+            )
+        counts.append(count)
+    return (accs[0], accs[1], accs[2], counts[0], counts[1])
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _number(value: object) -> float | None:
+    """``value`` as a float if it is a finite number: never a bool, an int only within +-2**63 (so that it
+    converts), a float only finite (the JSON reader also accepts NaN and Infinity)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value) if -_INT_LIMIT <= value <= _INT_LIMIT else None
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return None
+
+
+def _show(value: object, limit: int = 80) -> str:
+    """A value's repr cut to ``limit`` characters (an int of over 4,300 digits has none)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."

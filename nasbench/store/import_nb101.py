@@ -101,20 +101,87 @@ def _read_bounded(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+#: Integers a figure may be: within the int64 range, so every accepted number converts to a finite float.
+_INT_LIMIT = 1 << 63
+
+
+def _show(value: object, limit: int = 80) -> str:
+    """A value's repr cut to ``limit`` characters, for messages about hostile input (whose repr may be huge, or
+    refused outright for an int of over 4,300 digits)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _finite(value: object) -> float | None:
+    """``value`` as a float if it is a finite figure (an int within +-2**63 or a finite float, never a bool)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value) if -_INT_LIMIT <= value <= _INT_LIMIT else None
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return None
+
+
+_FINITE = "a finite number (an int within +-2**63 or a finite float, not a bool)"
+
+
+def _json(text: bytes, where: str, what: str) -> Any:
+    """``json.loads`` whose every failure on hostile text (bad syntax or encoding, nesting deep enough to exhaust
+    the parser's recursion, an integer literal past Python's 4,300-digit limit) is a StoreError naming ``where``."""
+    try:
+        return json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise StoreError(f"{where}: {what} is not JSON: not UTF-8 text ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{where}: {what} is not JSON: {exc}") from None
+    except RecursionError:
+        raise StoreError(
+            f"{where}: {what} nests JSON arrays/objects too deeply to parse; this layout nests only a few levels"
+        ) from None
+    except ValueError as exc:  # an int literal of over sys.get_int_max_str_digits() digits
+        raise StoreError(
+            f"{where}: {what} holds a number the JSON reader refuses ({str(exc).split(';')[0]}); figures are "
+            "ordinary numbers"
+        ) from None
+
+
 # ---- runs gathered per module hash (shared by the pickle and the tfrecord readers) -----------------------------
+
+
+#: Bounds of the official layout: 3 repeats per (module, budget); budgets 4, 12, 36, 108 (bounded generously, so
+#: that other training lengths still import, but a crafted file cannot grow the epoch axis without end).
+MAX_REPEATS = 3
+MAX_BUDGET = 10_000
+MAX_BUDGETS = 16
+
+
+def _check_budget(budget: object, where: str) -> int:
+    if type(budget) is not int or not 0 < budget <= MAX_BUDGET:
+        raise StoreError(
+            f"{where}: epoch budgets are positive ints up to {MAX_BUDGET:,} (the official ones are 4, 12, 36, 108), "
+            f"got {_show(budget)}"
+        )
+    return budget
 
 
 class _Runs:
     """Official results by module hash: the fixed facts (adjacency bits, ops, parameters) and, per epoch budget
-    and repeat, the halfway and final points (METRIC_NAMES order)."""
+    and repeat, the halfway and final points (METRIC_NAMES order). Points are collected in lists and turned into
+    one array at the end; repeats per (module, budget) and distinct budgets are bounded as they arrive."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_repeats: int = MAX_REPEATS) -> None:
+        if type(max_repeats) is not int or max_repeats < 1:
+            raise StoreError(f"max_repeats is a positive int (the official data has 3), got {max_repeats!r}")
+        self.max_repeats = max_repeats
         self.rows: dict[str, int] = {}
         self.fixed: list[tuple[str, tuple[str, ...], float]] = []
         self.where: list[str] = []
         self.budgets: list[int] = []
-        self.values = np.full((256, 3, 0, 2, len(METRIC_NAMES)), np.nan, dtype=np.float32)
-        self.count = np.zeros((256, 0), dtype=np.int64)
+        self.points: dict[tuple[int, int], list[tuple[tuple[float, ...] | None, tuple[float, ...]]]] = {}
 
     def add(
         self,
@@ -127,30 +194,40 @@ class _Runs:
         final: tuple[float, ...],
         where: str,
     ) -> None:
+        _check_budget(budget, where)
         row = self.rows.get(module_hash)
         if row is None:
             row = self.rows[module_hash] = len(self.fixed)
             self.fixed.append((bits, ops, params))
             self.where.append(where)
-            if row == len(self.values):
-                self.values = np.concatenate([self.values, np.full_like(self.values, np.nan)])
-                self.count = np.concatenate([self.count, np.zeros_like(self.count)])
         elif self.fixed[row][:2] != (bits, ops):
             raise StoreError(f"{where}: module {module_hash} has another adjacency or ops than at {self.where[row]}")
         if budget not in self.budgets:
+            if len(self.budgets) == MAX_BUDGETS:
+                raise StoreError(
+                    f"{where}: epoch budget {budget} would be distinct budget {MAX_BUDGETS + 1}; a NAS-Bench-101 "
+                    f"file has at most {MAX_BUDGETS} (the official data: 4, 12, 36, 108), found "
+                    f"{sorted(self.budgets)}"
+                )
             self.budgets.append(budget)
-            pad = np.full((*self.values.shape[:2], 1, *self.values.shape[3:]), np.nan, dtype=np.float32)
-            self.values = np.concatenate([self.values, pad], axis=2)
-            self.count = np.concatenate([self.count, np.zeros((len(self.count), 1), dtype=np.int64)], axis=1)
-        b = self.budgets.index(budget)
-        repeat = int(self.count[row, b])
-        if repeat == self.values.shape[1]:
-            pad = np.full((self.values.shape[0], 1, *self.values.shape[2:]), np.nan, dtype=np.float32)
-            self.values = np.concatenate([self.values, pad], axis=1)
-        if halfway is not None:
-            self.values[row, repeat, b, 0] = halfway
-        self.values[row, repeat, b, 1] = final
-        self.count[row, b] += 1
+        repeats = self.points.setdefault((row, self.budgets.index(budget)), [])
+        if len(repeats) == self.max_repeats:
+            raise StoreError(
+                f"{where}: module {module_hash} has more than {self.max_repeats} repeats of epoch budget {budget}; "
+                f"at most {self.max_repeats} are read (the official data has 3; raise max_repeats)"
+            )
+        repeats.append((halfway, final))
+
+    def _values(self) -> np.ndarray:
+        """(modules, repeats, budgets, points: 0 halfway 1 final, metrics) of everything added, NaN where absent."""
+        seeds = max(len(repeats) for repeats in self.points.values())
+        values = np.full((len(self.fixed), seeds, len(self.budgets), 2, len(METRIC_NAMES)), np.nan, np.float32)
+        for (row, b), repeats in self.points.items():
+            for repeat, (halfway, final) in enumerate(repeats):
+                if halfway is not None:
+                    values[row, repeat, b, 0] = halfway
+                values[row, repeat, b, 1] = final
+        return values
 
     def store(self, source: str, check_hashes: bool) -> tuple[np.ndarray, dict[str, np.ndarray], tuple[int, ...], dict]:
         """(canonical archs sorted, metrics (N, S, T) by name, epochs, static) of everything added."""
@@ -183,8 +260,9 @@ class _Runs:
             a, b = order[same[0]], order[same[0] + 1]
             raise StoreError(f"{source}: modules {hashes[a]} and {hashes[b]} are isomorphic cells under two hashes")
 
+        all_values = self._values()
         slots: dict[int, tuple[int, int]] = {}  # store epoch -> (budget index, point: 0 halfway, 1 final)
-        present = np.isfinite(self.values[:n]).any(axis=(0, 1, 4))  # (budgets, points)
+        present = np.isfinite(all_values).any(axis=(0, 1, 4))  # (budgets, points)
         for b, budget in enumerate(self.budgets):
             for point, epoch in ((1, budget), (0, budget // 2)):
                 if not present[b, point]:
@@ -198,7 +276,7 @@ class _Runs:
                     )
                 slots[epoch] = (b, point)
         epochs = tuple(sorted(slots))
-        values = self.values[:n][order]  # (N, S, budgets, points, metrics)
+        values = all_values[order]  # (N, S, budgets, points, metrics)
         picked = np.stack([values[:, :, slots[e][0], slots[e][1]] for e in epochs], axis=2)  # (N, S, T, metrics)
         metrics = {name: picked[..., m].astype(np.float32) for m, name in enumerate(METRIC_NAMES)}
         params = np.asarray([self.fixed[i][2] for i in order], dtype=np.float64) / 1e6
@@ -259,7 +337,8 @@ class _DType:
     def __init__(self, spec: object, align: object = False, copy: object = True) -> None:
         if spec not in _NUMERIC_DTYPES:
             raise UnsafePickle(
-                f"refusing dtype {spec!r} in a pickle: only plain numeric dtypes ({', '.join(sorted(_NUMERIC_DTYPES))})"
+                f"refusing dtype {_show(spec)} in a pickle: only plain numeric dtypes "
+                f"({', '.join(sorted(_NUMERIC_DTYPES))})"
             )
         self.spec = str(spec)
         self.order = "="
@@ -275,7 +354,7 @@ class _DType:
             and state[2:5] == (None, None, None)
             and state[7] == 0
         ):
-            raise UnsafePickle(f"refusing dtype state {state!r}: only plain numeric dtypes are read")
+            raise UnsafePickle(f"refusing dtype state {_show(state)}: only plain numeric dtypes are read")
         self.order = state[1]
 
     def resolve(self) -> np.dtype:
@@ -296,7 +375,7 @@ class _ArrayBuilder:
         if not isinstance(dtype, _DType) or not isinstance(raw, bytes) or not isinstance(fortran, bool):
             raise UnsafePickle("refusing an array whose data is not raw bytes of a plain numeric dtype")
         if not (isinstance(shape, tuple) and len(shape) <= 8 and all(type(d) is int and d >= 0 for d in shape)):
-            raise UnsafePickle(f"refusing an array of shape {shape!r}")
+            raise UnsafePickle(f"refusing an array of shape {_show(shape)}")
         resolved = dtype.resolve()
         if math.prod(shape) * resolved.itemsize != len(raw):
             raise UnsafePickle(f"array of shape {shape} and dtype {resolved} does not match its {len(raw)} data bytes")
@@ -331,55 +410,89 @@ class _RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
 
-def _resolve(obj: Any, depth: int = 0) -> Any:
-    """The unpickled object with every array builder replaced by its array; anything but dicts, lists, tuples,
-    strings, numbers, None and arrays is refused."""
-    if depth > 32:
-        raise UnsafePickle("refusing a pickle nested deeper than 32 levels")
-    if isinstance(obj, _ArrayBuilder):
-        if obj.array is None:
-            raise UnsafePickle("an array in the pickle has no data")
-        return obj.array
-    if isinstance(obj, dict):
-        return {_resolve(k, depth + 1): _resolve(v, depth + 1) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_resolve(v, depth + 1) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_resolve(v, depth + 1) for v in obj)
-    if obj is None or isinstance(obj, (str, bytes, bool, int, float)):
-        return obj
-    raise UnsafePickle(
-        f"refusing a {type(obj).__name__} object in the pickle: the records layout holds only dicts, lists, tuples, "
-        "strings, numbers, None and plain numeric arrays"
-    )
+#: Objects visited (every dict key and value, list and tuple item, shared ones once per reference) at most: the
+#: full official data (423k modules, 4 budgets, 3 repeats) is about 10**8.
+MAX_NODES = 1 << 27
+_PLAIN = (str, bytes, bool, int, float, type(None))
 
 
-def load_records_pickle(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30) -> Any:
+class _Resolver:
+    """Replaces every array builder of an unpickled object by its array; anything but dicts, lists, tuples,
+    strings, numbers, None and arrays is refused. Containers are memoised by id, so an object the pickle shares
+    is rebuilt once and stays shared (a tree rebuild of ``a = [a, a]`` nested n deep takes 2**n steps); the
+    visits are counted against ``max_nodes``."""
+
+    def __init__(self, max_nodes: int) -> None:
+        self.max_nodes = max_nodes
+        self.visited = 0
+        self.done: dict[int, Any] = {}  # id of an original (all stay alive under the root) -> its rebuilt object
+
+    def __call__(self, obj: Any, depth: int = 0) -> Any:
+        self.visited += 1
+        if self.visited > self.max_nodes:
+            raise UnsafePickle(
+                f"refusing a pickle of more than {self.max_nodes:,} objects (counting shared ones per reference); "
+                "raise max_nodes for a larger file"
+            )
+        if isinstance(obj, _PLAIN):
+            return obj
+        if depth > 32:
+            raise UnsafePickle("refusing a pickle nested deeper than 32 levels")
+        key = id(obj)
+        if key in self.done:
+            return self.done[key]
+        if isinstance(obj, _ArrayBuilder):
+            if obj.array is None:
+                raise UnsafePickle("an array in the pickle has no data")
+            out: Any = obj.array
+        elif isinstance(obj, dict):
+            out = {self(k, depth + 1): self(v, depth + 1) for k, v in obj.items()}
+        elif isinstance(obj, list):
+            out = [self(v, depth + 1) for v in obj]
+        elif isinstance(obj, tuple):
+            out = tuple(self(v, depth + 1) for v in obj)
+        else:
+            raise UnsafePickle(
+                f"refusing a {type(obj).__name__} object in the pickle: the records layout holds only dicts, lists, "
+                "tuples, strings, numbers, None and plain numeric arrays"
+            )
+        self.done[key] = out
+        return out
+
+
+def load_records_pickle(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30, max_nodes: int = MAX_NODES) -> Any:
     """The object of a pickle of the official in-memory layout, read with the restricted unpickler (no file over
-    ``max_bytes`` is read)."""
+    ``max_bytes`` is read, no object graph of over ``max_nodes`` references is walked)."""
     path = Path(path)
     data = _read_bounded(path, max_bytes)
     try:
-        return _resolve(_RestrictedUnpickler(io.BytesIO(data)).load())
+        return _Resolver(max_nodes)(_RestrictedUnpickler(io.BytesIO(data)).load())
     except UnsafePickle as exc:
         raise UnsafePickle(f"{path}: {exc}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise StoreError(f"{path} is not a readable pickle: {type(exc).__name__}: {exc}") from None
 
 
-def read_official_records(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30) -> StoreData:
+def read_official_records(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = 1 << 30,
+    max_nodes: int = MAX_NODES,
+    max_repeats: int = MAX_REPEATS,
+) -> StoreData:
     """Read a pickle of the official API's in-memory layout: ``{module_hash: (fixed_statistics,
     computed_statistics)}`` with ``fixed = {module_adjacency, module_operations, trainable_parameters}`` and
     ``computed = {epoch_budget: [repeat: {halfway_*, final_*}]}``. Every record's hash is checked against the
-    space's hash of its adjacency and ops."""
+    space's hash of its adjacency and ops; more than ``max_repeats`` repeats of one budget, or more than
+    16 distinct budgets, are refused."""
     path = Path(path)
-    content = load_records_pickle(path, max_bytes=max_bytes)
+    content = load_records_pickle(path, max_bytes=max_bytes, max_nodes=max_nodes)
     if not isinstance(content, dict):
         raise StoreError(f"{path}: expected a dict {{module_hash: (fixed, computed)}}, got {type(content).__name__}")
-    runs = _Runs()
+    runs = _Runs(max_repeats)
     records = 0
     for module_hash, entry in content.items():
-        where = f"{path.name}: record {module_hash!r}"
+        where = f"{path.name}: record {_show(module_hash)}"
         if not (isinstance(module_hash, str) and _HASH.match(module_hash)):
             raise StoreError(f"{where}: keys are official module hashes (32 lowercase hex digits)")
         if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
@@ -389,8 +502,7 @@ def read_official_records(path: str | os.PathLike[str], *, max_bytes: int = 1 <<
         if not isinstance(computed, dict) or not computed:
             raise StoreError(f"{where}: computed_statistics is a non-empty dict {{epoch budget: [repeats]}}")
         for budget, repeats in computed.items():
-            if type(budget) is not int or budget <= 0:
-                raise StoreError(f"{where}: epoch budgets are positive ints, got {budget!r}")
+            _check_budget(budget, where)
             if not isinstance(repeats, list):
                 raise StoreError(f"{where}: the repeats of budget {budget} are a list of dicts")
             for r, point in enumerate(repeats):
@@ -413,7 +525,7 @@ def _fixed_statistics(fixed: object, where: str) -> tuple[str, tuple[str, ...], 
     if not (isinstance(ops, list) and all(isinstance(op, str) for op in ops)):
         raise StoreError(f"{where}: module_operations is a list of op names")
     if isinstance(params, bool) or not isinstance(params, (int, float)) or not 0 <= params < 1e12:
-        raise StoreError(f"{where}: trainable_parameters is a non-negative number, got {params!r}")
+        raise StoreError(f"{where}: trainable_parameters is a non-negative number below 1e12, got {_show(params)}")
     return "".join(str(int(v)) for v in matrix.ravel()), tuple(ops), float(params)
 
 
@@ -432,10 +544,10 @@ def _figures(point: dict, prefix: str, where: str) -> tuple[float, ...] | None:
         return None
     values = []
     for key in keys:
-        value = point.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise StoreError(f"{where}: {key} is a finite number, got {value!r}")
-        values.append(float(value))
+        value = _finite(point.get(key))
+        if value is None:
+            raise StoreError(f"{where}: {key} is {_FINITE}, got {_show(point.get(key))}")
+        values.append(value)
     return _checked_point(values, where)
 
 
@@ -627,15 +739,20 @@ def _expect(wire: int, expected: int, name: str) -> None:
 
 
 def read_tfrecord(
-    path: str | os.PathLike[str], *, check_hashes: bool = True, max_record_bytes: int = 1 << 20
+    path: str | os.PathLike[str],
+    *,
+    check_hashes: bool = True,
+    max_record_bytes: int = 1 << 20,
+    max_repeats: int = MAX_REPEATS,
 ) -> StoreData:
     """Read an official NAS-Bench-101 ``.tfrecord`` (``nasbench_full`` or ``nasbench_only108``) without
     TensorFlow. Each record is the JSON list ``[module_hash, epochs, adjacency bits, comma-separated ops, base64
     ModelMetrics]``; records of one hash and budget are its repeats; a record's evaluation_data are the start,
     halfway and final points (the start is dropped, see the module notes). ``check_hashes`` recomputes every
-    module's official hash from its adjacency and ops (about 0.1 ms a module)."""
+    module's official hash from its adjacency and ops (about 0.1 ms a module). More than ``max_repeats`` records
+    of one hash and budget, or more than 16 distinct budgets (positive, at most 10,000), are refused."""
     path = Path(path)
-    runs = _Runs()
+    runs = _Runs(max_repeats)
     records = 0
     for number, payload in tfrecords(path, max_record_bytes=max_record_bytes):
         where = f"{path.name}: record {number}"
@@ -668,24 +785,23 @@ def _evaluation_point(point: dict[str, Any], where: str) -> tuple[float, ...]:
 
 
 def _parse_row(payload: bytes, where: str) -> tuple[str, int, str, tuple[str, ...], bytes]:
-    try:
-        row = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"{where}: not a JSON row: {exc}") from None
+    row = _json(payload, where, "the row")
     shape = "[module_hash, epochs, adjacency bits, comma-separated ops, base64 ModelMetrics]"
     if not (isinstance(row, list) and len(row) == 5):
         raise StoreError(f"{where}: a row is the JSON list {shape}, got {type(row).__name__}")
     module_hash, budget, bits, ops, metrics = row
     if not (isinstance(module_hash, str) and _HASH.match(module_hash)):
-        raise StoreError(f"{where}: module_hash is 32 lowercase hex digits, got {module_hash!r}")
-    if type(budget) is not int or not 0 < budget <= 10_000:
-        raise StoreError(f"{where}: epochs is a positive int (an epoch budget), got {budget!r}")
+        raise StoreError(f"{where}: module_hash is 32 lowercase hex digits, got {_show(module_hash)}")
+    if type(budget) is not int or not 0 < budget <= MAX_BUDGET:
+        raise StoreError(
+            f"{where}: epochs is a positive int up to {MAX_BUDGET:,} (an epoch budget), got {_show(budget)}"
+        )
     if not (isinstance(bits, str) and 4 <= len(bits) <= 49 and math.isqrt(len(bits)) ** 2 == len(bits)):
-        raise StoreError(f"{where}: the adjacency is a k*k string of 0/1 (2 <= k <= 7), got {bits!r}")
+        raise StoreError(f"{where}: the adjacency is a k*k string of 0/1 (2 <= k <= 7), got {_show(bits)}")
     if set(bits) - {"0", "1"}:
-        raise StoreError(f"{where}: the adjacency holds only 0 and 1, got {bits!r}")
+        raise StoreError(f"{where}: the adjacency holds only 0 and 1, got {_show(bits)}")
     if not (isinstance(ops, str) and len(ops) <= 200):
-        raise StoreError(f"{where}: the ops are one comma-separated string, got {ops!r}")
+        raise StoreError(f"{where}: the ops are one comma-separated string, got {_show(ops)}")
     if not (isinstance(metrics, str) and len(metrics) <= len(payload)):
         raise StoreError(f"{where}: the metrics are a base64 string")
     try:
@@ -698,7 +814,7 @@ def _parse_row(payload: bytes, where: str) -> tuple[str, int, str, tuple[str, ..
 # ---- NAS-Bench-Suite-Zero JSON ----------------------------------------------------------------------------
 
 _ZC_OPS = {0: "input", 1: "output", 2: "conv3x3-bn-relu", 3: "conv1x1-bn-relu", 4: "maxpool3x3"}
-_ZC_KEY = re.compile(r"^\(\s*\d+(?:\s*,\s*\d+){55}\s*,?\s*\)$")
+_ZC_KEY = re.compile(r"^\(\s*\d{1,3}(?:\s*,\s*\d{1,3}){55}\s*,?\s*\)$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ZC_FIXED = ("val_accuracy", "flops", "params")
 
@@ -714,10 +830,7 @@ def read_zc_json(path: str | os.PathLike[str], *, dataset: str = "cifar10", max_
     score as ``zc_<name>``.
     """
     path = Path(path)
-    try:
-        content = json.loads(_read_bounded(path, max_bytes).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"{path} is not JSON: {exc}") from None
+    content = _json(_read_bounded(path, max_bytes), str(path), "the file")
     cells = content.get("nasbench101") if isinstance(content, dict) else None
     if not isinstance(cells, dict) or not isinstance(cells.get(dataset), dict):
         found = sorted(cells) if isinstance(cells, dict) else []
@@ -747,10 +860,10 @@ def read_zc_json(path: str | os.PathLike[str], *, dataset: str = "cifar10", max_
             raise StoreError(f"{where}: has figures {sorted(figures)}, the first cell has {names}")
         values = []
         for name in names:
-            value = figures[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise StoreError(f"{where}: {name} is a finite number, got {value!r}")
-            values.append(float(value))
+            value = _finite(figures[name])
+            if value is None:
+                raise StoreError(f"{where}: {name} is {_FINITE}, got {_show(figures[name])}")
+            values.append(value)
         archs.append(arch)
         rows.append(values)
     assert names is not None
@@ -820,7 +933,7 @@ def read_zc_json(path: str | os.PathLike[str], *, dataset: str = "cifar10", max_
 
 def _zc_arch(space: NB101Space, key: object, where: str) -> tuple[int, ...]:
     if not (isinstance(key, str) and _ZC_KEY.match(key)):
-        raise StoreError(f"{where}: a cell key is a tuple of 56 ints (49 adjacency bits, 7 op codes)")
+        raise StoreError(f"{where}: a cell key is a tuple of 56 ints (49 adjacency bits 0/1, 7 op codes 0..4)")
     ints = [int(v) for v in key.strip("() ").rstrip(",").split(",")]
     codes = ints[49:]
     if codes[0] != 0 or codes[-1] != 1 or any(c not in (2, 3, 4) for c in codes[1:-1]):

@@ -22,6 +22,7 @@ import csv
 import io
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,9 @@ CITATION = (
     "Duan et al., TransNAS-Bench-101: Improving Transferability and Generalizability of Cross-Task Neural "
     "Architecture Search, CVPR 2021 (https://github.com/yawen-d/TransNASBench)"
 )
+#: A result field: a plain decimal number (no nan/inf words, no digit underscores); empty means missing.
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+MAX_BYTES = 256 << 20  # the published tables are under 250 kB
 LICENCE = "MIT (TransNAS-Bench-101); values from the NAS-Bench-Suite-Zero logs of NASLib (Apache-2.0)"
 
 
@@ -61,17 +65,21 @@ TASKS: dict[str, Task] = {
 }
 
 
-def read_transnas_csv(path: str | os.PathLike[str], space: str = "tnb_micro", task: str = "class_scene") -> StoreData:
-    """The validated store content of one task of a TransNAS-Bench-101 CSV."""
+def read_transnas_csv(
+    path: str | os.PathLike[str], space: str = "tnb_micro", task: str = "class_scene", *, max_bytes: int = MAX_BYTES
+) -> StoreData:
+    """The validated store content of one task of a TransNAS-Bench-101 CSV (no file over ``max_bytes`` is read)."""
     if task not in TASKS:
         raise ImportSpecError(f"unknown TransNAS-Bench-101 task {task!r}; tasks: {', '.join(TASKS)}")
-    table = _Table.read(Path(path), space)
+    table = _Table.read(Path(path), space, max_bytes)
     return table.store(task)
 
 
-def read_transnas_tasks(path: str | os.PathLike[str], space: str = "tnb_micro") -> dict[str, StoreData]:
-    """One validated store content per task column the CSV has, read in one pass."""
-    table = _Table.read(Path(path), space)
+def read_transnas_tasks(
+    path: str | os.PathLike[str], space: str = "tnb_micro", *, max_bytes: int = MAX_BYTES
+) -> dict[str, StoreData]:
+    """One validated store content per task column the CSV has, read in one pass (no file over ``max_bytes``)."""
+    table = _Table.read(Path(path), space, max_bytes)
     return {task: table.store(task) for task in TASKS if task in table.columns}
 
 
@@ -84,11 +92,11 @@ class _Table:
     sha256: str
 
     @classmethod
-    def read(cls, path: Path, space_name: str) -> _Table:
+    def read(cls, path: Path, space_name: str, max_bytes: int) -> _Table:
         if space_name not in SPACES:
             raise ImportSpecError(f"TransNAS-Bench-101 spaces are {', '.join(SPACES)}; got {space_name!r}")
         space = SPACES[space_name]()
-        header, rows = _csv_rows(path)
+        header, rows = _csv_rows(path, max_bytes)
         tasks = [t for t in TASKS if t in header]
         if "arch" not in header or not tasks:
             raise StoreError(
@@ -104,9 +112,11 @@ class _Table:
             try:
                 arch = space.from_str(text)
             except InvalidArchitecture as exc:
-                raise StoreError(f"{path}, line {line}: {text!r} is not a {space.name} architecture: {exc}") from None
+                raise StoreError(
+                    f"{path}, line {line}: {_show(text)} is not a {space.name} architecture: {exc}"
+                ) from None
             if arch in first_line:
-                raise StoreError(f"{path}, line {line}: {text!r} already appears on line {first_line[arch]}")
+                raise StoreError(f"{path}, line {line}: {_show(text)} already appears on line {first_line[arch]}")
             first_line[arch] = line
             archs.append(arch)
             values.append([_number(path, line, t, row[col[t]]) for t in tasks])
@@ -175,13 +185,21 @@ def _check_range(path: Path, task: str, raw: np.ndarray) -> None:
         raise StoreError(f"{path}: column {task} holds {finite[bad][0]:g}; its values are {allowed}")
 
 
-def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (line number, fields) of every non-empty row; StoreError for a file that is not CSV text."""
+def _csv_rows(path: Path, max_bytes: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (line number, fields) of every non-empty row; StoreError for a file that is not CSV text or is
+    larger than ``max_bytes``."""
     if not path.is_file():
         raise StoreError(f"no TransNAS-Bench-101 table at {path}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise StoreError(f"{path} is {size:,} bytes; this reader reads at most {max_bytes:,} (raise max_bytes)")
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise StoreError(f"{path} grew past {max_bytes:,} bytes while being read")
     rows: list[tuple[int, list[str]]] = []
     try:
-        reader = csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline=""))
+        reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
         rows += [(reader.line_num, row) for row in reader if row]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise StoreError(f"{path} is not a CSV text file ({exc})") from None
@@ -191,17 +209,28 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
 
 def _number(path: Path, line: int, column: str, text: str) -> float:
-    """A CSV field as float; empty = missing (NaN)."""
+    """A CSV field as float; empty = missing (NaN). Only plain decimals are read: ``float`` alone would also take
+    ``nan``, ``inf`` and ``1_0``, and a missing result must be an empty field, never a NaN spelt out."""
     text = text.strip()
     if not text:
         return math.nan
-    try:
-        value = float(text)
-    except ValueError:
-        raise StoreError(f"{path}, line {line}: column {column} holds {text!r}, not a number") from None
-    if math.isinf(value):
-        raise StoreError(f"{path}, line {line}: column {column} holds {text!r}; results must be finite")
+    if not _DECIMAL.fullmatch(text):
+        raise StoreError(
+            f"{path}, line {line}: column {column} holds {_show(text)}, not a number; a result is a decimal number "
+            "such as 91.89 or -1.09e0, or an empty field if missing"
+        )
+    value = float(text)
+    if not math.isfinite(value):
+        raise StoreError(
+            f"{path}, line {line}: column {column} holds {_show(text)}; results must be finite (|x| < 1.8e308)"
+        )
     return value
+
+
+def _show(text: str, limit: int = 60) -> str:
+    """A field's repr cut to ``limit`` characters, for messages about hostile input."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else f"{shown[: limit - 3]}..."
 
 
 __all__ = ["TASKS", "Task", "read_transnas_csv", "read_transnas_tasks"]
