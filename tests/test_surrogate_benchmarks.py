@@ -202,7 +202,12 @@ def test_the_runner_uses_surrogate_and_hybrid_benchmarks_unchanged(kind, table, 
     from nasbench.runner.simulate import Budget, Protocol, run_search
     from nasbench.strategies import make_strategy
 
-    bench = surrogate if kind == "surrogate" else HybridBenchmark(table, surrogate)
+    if kind == "hybrid":  # the table has training times: the cells it lacks need predicted ones too
+        timed = SurrogateBenchmark.from_store(table, metrics=("val_acc", "test_acc", "train_time_s"), epochs=(2, 4),
+                                              params=FAST)  # fmt: skip
+        bench = HybridBenchmark(table, timed)
+    else:
+        bench = surrogate
     protocol = Protocol(search_epoch=2, score_epoch=4, noise="sample")
     runs = [
         run_search(bench, make_strategy("random_search"), protocol=protocol, budget=Budget(evaluations=15), seed=s)
