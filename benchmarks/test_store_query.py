@@ -8,6 +8,7 @@ Run: ``pytest benchmarks/test_store_query.py --benchmark-only``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -163,7 +164,7 @@ def test_query_every_store(benchmark, every_store, space):
     bench = TabularBenchmark.open(every_store[space])
     archs = bench.archs()
     order = np.random.default_rng(0).permutation(len(archs))[:20_000].tolist()
-    it = iter([archs[i] for i in order] * 10)
+    it = itertools.cycle([archs[i] for i in order])
     epoch = bench.epochs[-1]
 
     def one():
