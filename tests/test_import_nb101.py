@@ -18,15 +18,13 @@ from nasbench.errors import StoreError, UnsafePickle
 from nasbench.spaces.nb101 import NB101Space
 from nasbench.store import read_store, write_store
 from nasbench.store.import_nb101 import (
-    crc32c,
-    crc32c_python,
     decode_model_metrics,
     load_records_pickle,
-    masked_crc32c,
     read_official_records,
     read_tfrecord,
     read_zc_json,
 )
+from nasbench.store.tfrecord import crc32c, crc32c_python, masked_crc32c
 
 SPACE = NB101Space()
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "nas-bench-101"
