@@ -19,8 +19,6 @@ keeps every string as its own row instead.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -33,11 +31,11 @@ from nasbench.errors import InvalidArchitecture, StoreError
 from nasbench.spaces.base import Arch
 from nasbench.spaces.nb_macro import NBMacroSpace
 from nasbench.store.format import StoreData
+from nasbench.store.untrusted import finite, load_json, read_bounded, show
 
 EPOCHS = 50
 _Values = tuple[float, float, float, float, float]  # acc of seeds 0, 1, 2 (%), params, flops
 _FIELDS = ("test_acc", "params", "flops")
-_INT_LIMIT = 1 << 63
 CITATION = (
     "Su et al., Prioritized Architecture Sampling with Monto-Carlo Tree Search, CVPR 2021 "
     "(NAS-Bench-Macro, https://github.com/xiusu/NAS-Bench-Macro)"
@@ -56,7 +54,7 @@ def read_macro_json(path: str | os.PathLike[str], *, max_bytes: int = 256 << 20)
         try:
             arch = space.from_str(key)
         except InvalidArchitecture as exc:
-            raise StoreError(f"{path}: key {_show(key)} is not an nb_macro architecture: {exc}") from None
+            raise StoreError(f"{path}: key {show(key)} is not an nb_macro architecture: {exc}") from None
         records[arch] = _record(path, key, record)
 
     classes: dict[Arch, set[_Values]] = {}
@@ -119,29 +117,12 @@ def read_macro_json(path: str | os.PathLike[str], *, max_bytes: int = 256 << 20)
 
 
 def _load(path: Path, max_bytes: int) -> dict[str, Any]:
-    if not path.is_file():
-        raise StoreError(f"no NAS-Bench-Macro file at {path}")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise StoreError(f"{path} is {size:,} bytes; this reader reads at most {max_bytes:,} (raise max_bytes)")
-    with open(path, "rb") as f:
-        text = f.read(max_bytes + 1)
-    if len(text) > max_bytes:
-        raise StoreError(f"{path} grew past {max_bytes:,} bytes while being read")
-    expected = "expected nas-bench-macro_cifar10.json"
+    text = read_bounded(path, max_bytes, "NAS-Bench-Macro file")
     try:
-        raw = json.loads(text, object_pairs_hook=_unique_keys)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(f"{path} is not a JSON file ({exc}); {expected}") from None
-    except RecursionError:
-        raise StoreError(f"{path} nests JSON arrays/objects too deeply to parse; {expected} (2 levels)") from None
-    except ValueError as exc:  # an int literal of over sys.get_int_max_str_digits() digits
-        reason = str(exc).split(";")[0]
-        raise StoreError(f"{path} holds a number the JSON reader refuses ({reason}); {expected}") from None
+        raw = load_json(text, str(path), "the file", object_pairs_hook=_unique_keys,
+                        not_json="not a JSON file (expected nas-bench-macro_cifar10.json)")  # fmt: skip
     except _DuplicateKey as exc:
-        raise StoreError(
-            f"{path}: key {_show(exc.args[0])} appears twice; each architecture must appear once"
-        ) from None
+        raise StoreError(f"{path}: key {show(exc.args[0])} appears twice; each architecture must appear once") from None
     if not isinstance(raw, dict) or not raw:
         raise StoreError(
             f"{path} holds no architectures: expected a JSON object mapping 8-digit arch strings to "
@@ -173,37 +154,16 @@ def _record(path: Path, key: str, record: object) -> _Values:
     if missing:
         raise StoreError(f"{path}: entry {key!r} lacks {', '.join(missing)}; each entry needs {', '.join(_FIELDS)}")
     raw_accs = record["test_acc"]
-    numbers = [_number(a) for a in raw_accs] if isinstance(raw_accs, list) and len(raw_accs) == 3 else []
+    numbers = [finite(a) for a in raw_accs] if isinstance(raw_accs, list) and len(raw_accs) == 3 else []
     accs = [a for a in numbers if a is not None and 0 <= a <= 100]
     if len(accs) != 3:
-        raise StoreError(f"{path}: entry {key!r} has test_acc {_show(raw_accs)}; expected 3 accuracies in % (0..100)")
+        raise StoreError(f"{path}: entry {key!r} has test_acc {show(raw_accs)}; expected 3 accuracies in % (0..100)")
     counts = []
     for name in ("params", "flops"):
-        count = _number(record[name])
+        count = finite(record[name])
         if count is None or count <= 0:
             raise StoreError(
-                f"{path}: entry {key!r} has {name} {_show(record[name])}; expected a positive count (below 2**63)"
+                f"{path}: entry {key!r} has {name} {show(record[name])}; expected a positive count (below 2**63)"
             )
         counts.append(count)
     return (accs[0], accs[1], accs[2], counts[0], counts[1])
-
-
-def _number(value: object) -> float | None:
-    """``value`` as a float if it is a finite number: never a bool, an int only within +-2**63 (so that it
-    converts), a float only finite (the JSON reader also accepts NaN and Infinity)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return float(value) if -_INT_LIMIT <= value <= _INT_LIMIT else None
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    return None
-
-
-def _show(value: object, limit: int = 80) -> str:
-    """A value's repr cut to ``limit`` characters (an int of over 4,300 digits has none)."""
-    try:
-        text = repr(value)
-    except ValueError:
-        return f"<{type(value).__name__} too large to show>"
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."

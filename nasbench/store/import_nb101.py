@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import math
 import os
 import pickle
@@ -36,6 +35,7 @@ from nasbench.errors import InvalidArchitecture, StoreError, UnsafePickle
 from nasbench.spaces.nb101 import NB101Space
 from nasbench.store.format import StoreData
 from nasbench.store.tfrecord import proto_fields, tfrecords
+from nasbench.store.untrusted import FINITE, finite, load_json, read_bounded, show
 
 LICENCE = "Apache-2.0"
 CITATION = (
@@ -83,72 +83,6 @@ def _provenance(path: Path, fmt: str, **notes: Any) -> dict[str, Any]:
     }
 
 
-def _check_size(path: Path, max_bytes: int) -> int:
-    if not path.is_file():
-        raise StoreError(f"no file at {path}")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise StoreError(f"{path} is {size:,} bytes; this reader reads at most {max_bytes:,} (raise max_bytes)")
-    return size
-
-
-def _read_bounded(path: Path, max_bytes: int) -> bytes:
-    _check_size(path, max_bytes)
-    with open(path, "rb") as f:
-        data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise StoreError(f"{path} grew past {max_bytes:,} bytes while being read")
-    return data
-
-
-#: Integers a figure may be: within the int64 range, so every accepted number converts to a finite float.
-_INT_LIMIT = 1 << 63
-
-
-def _show(value: object, limit: int = 80) -> str:
-    """A value's repr cut to ``limit`` characters, for messages about hostile input (whose repr may be huge, or
-    refused outright for an int of over 4,300 digits)."""
-    try:
-        text = repr(value)
-    except ValueError:
-        return f"<{type(value).__name__} too large to show>"
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
-
-
-def _finite(value: object) -> float | None:
-    """``value`` as a float if it is a finite figure (an int within +-2**63 or a finite float, never a bool)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return float(value) if -_INT_LIMIT <= value <= _INT_LIMIT else None
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    return None
-
-
-_FINITE = "a finite number (an int within +-2**63 or a finite float, not a bool)"
-
-
-def _json(text: bytes, where: str, what: str) -> Any:
-    """``json.loads`` whose every failure on hostile text (bad syntax or encoding, nesting deep enough to exhaust
-    the parser's recursion, an integer literal past Python's 4,300-digit limit) is a StoreError naming ``where``."""
-    try:
-        return json.loads(text.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise StoreError(f"{where}: {what} is not JSON: not UTF-8 text ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise StoreError(f"{where}: {what} is not JSON: {exc}") from None
-    except RecursionError:
-        raise StoreError(
-            f"{where}: {what} nests JSON arrays/objects too deeply to parse; this layout nests only a few levels"
-        ) from None
-    except ValueError as exc:  # an int literal of over sys.get_int_max_str_digits() digits
-        raise StoreError(
-            f"{where}: {what} holds a number the JSON reader refuses ({str(exc).split(';')[0]}); figures are "
-            "ordinary numbers"
-        ) from None
-
-
 # ---- runs gathered per module hash (shared by the pickle and the tfrecord readers) -----------------------------
 
 
@@ -163,7 +97,7 @@ def _check_budget(budget: object, where: str) -> int:
     if type(budget) is not int or not 0 < budget <= MAX_BUDGET:
         raise StoreError(
             f"{where}: epoch budgets are positive ints up to {MAX_BUDGET:,} (the official ones are 4, 12, 36, 108), "
-            f"got {_show(budget)}"
+            f"got {show(budget)}"
         )
     return budget
 
@@ -337,7 +271,7 @@ class _DType:
     def __init__(self, spec: object, align: object = False, copy: object = True) -> None:
         if spec not in _NUMERIC_DTYPES:
             raise UnsafePickle(
-                f"refusing dtype {_show(spec)} in a pickle: only plain numeric dtypes "
+                f"refusing dtype {show(spec)} in a pickle: only plain numeric dtypes "
                 f"({', '.join(sorted(_NUMERIC_DTYPES))})"
             )
         self.spec = str(spec)
@@ -354,7 +288,7 @@ class _DType:
             and state[2:5] == (None, None, None)
             and state[7] == 0
         ):
-            raise UnsafePickle(f"refusing dtype state {_show(state)}: only plain numeric dtypes are read")
+            raise UnsafePickle(f"refusing dtype state {show(state)}: only plain numeric dtypes are read")
         self.order = state[1]
 
     def resolve(self) -> np.dtype:
@@ -375,7 +309,7 @@ class _ArrayBuilder:
         if not isinstance(dtype, _DType) or not isinstance(raw, bytes) or not isinstance(fortran, bool):
             raise UnsafePickle("refusing an array whose data is not raw bytes of a plain numeric dtype")
         if not (isinstance(shape, tuple) and len(shape) <= 8 and all(type(d) is int and d >= 0 for d in shape)):
-            raise UnsafePickle(f"refusing an array of shape {_show(shape)}")
+            raise UnsafePickle(f"refusing an array of shape {show(shape)}")
         resolved = dtype.resolve()
         if math.prod(shape) * resolved.itemsize != len(raw):
             raise UnsafePickle(f"array of shape {shape} and dtype {resolved} does not match its {len(raw)} data bytes")
@@ -464,7 +398,7 @@ def load_records_pickle(path: str | os.PathLike[str], *, max_bytes: int = 1 << 3
     """The object of a pickle of the official in-memory layout, read with the restricted unpickler (no file over
     ``max_bytes`` is read, no object graph of over ``max_nodes`` references is walked)."""
     path = Path(path)
-    data = _read_bounded(path, max_bytes)
+    data = read_bounded(path, max_bytes)
     try:
         return _Resolver(max_nodes)(_RestrictedUnpickler(io.BytesIO(data)).load())
     except UnsafePickle as exc:
@@ -492,7 +426,7 @@ def read_official_records(
     runs = _Runs(max_repeats)
     records = 0
     for module_hash, entry in content.items():
-        where = f"{path.name}: record {_show(module_hash)}"
+        where = f"{path.name}: record {show(module_hash)}"
         if not (isinstance(module_hash, str) and _HASH.match(module_hash)):
             raise StoreError(f"{where}: keys are official module hashes (32 lowercase hex digits)")
         if not (isinstance(entry, (tuple, list)) and len(entry) == 2):
@@ -525,7 +459,7 @@ def _fixed_statistics(fixed: object, where: str) -> tuple[str, tuple[str, ...], 
     if not (isinstance(ops, list) and all(isinstance(op, str) for op in ops)):
         raise StoreError(f"{where}: module_operations is a list of op names")
     if isinstance(params, bool) or not isinstance(params, (int, float)) or not 0 <= params < 1e12:
-        raise StoreError(f"{where}: trainable_parameters is a non-negative number below 1e12, got {_show(params)}")
+        raise StoreError(f"{where}: trainable_parameters is a non-negative number below 1e12, got {show(params)}")
     return "".join(str(int(v)) for v in matrix.ravel()), tuple(ops), float(params)
 
 
@@ -544,9 +478,9 @@ def _figures(point: dict, prefix: str, where: str) -> tuple[float, ...] | None:
         return None
     values = []
     for key in keys:
-        value = _finite(point.get(key))
+        value = finite(point.get(key))
         if value is None:
-            raise StoreError(f"{where}: {key} is {_FINITE}, got {_show(point.get(key))}")
+            raise StoreError(f"{where}: {key} is {FINITE}, got {show(point.get(key))}")
         values.append(value)
     return _checked_point(values, where)
 
@@ -664,23 +598,23 @@ def _evaluation_point(point: dict[str, Any], where: str) -> tuple[float, ...]:
 
 
 def _parse_row(payload: bytes, where: str) -> tuple[str, int, str, tuple[str, ...], bytes]:
-    row = _json(payload, where, "the row")
+    row = load_json(payload, where, "the row")
     shape = "[module_hash, epochs, adjacency bits, comma-separated ops, base64 ModelMetrics]"
     if not (isinstance(row, list) and len(row) == 5):
         raise StoreError(f"{where}: a row is the JSON list {shape}, got {type(row).__name__}")
     module_hash, budget, bits, ops, metrics = row
     if not (isinstance(module_hash, str) and _HASH.match(module_hash)):
-        raise StoreError(f"{where}: module_hash is 32 lowercase hex digits, got {_show(module_hash)}")
+        raise StoreError(f"{where}: module_hash is 32 lowercase hex digits, got {show(module_hash)}")
     if type(budget) is not int or not 0 < budget <= MAX_BUDGET:
         raise StoreError(
-            f"{where}: epochs is a positive int up to {MAX_BUDGET:,} (an epoch budget), got {_show(budget)}"
+            f"{where}: epochs is a positive int up to {MAX_BUDGET:,} (an epoch budget), got {show(budget)}"
         )
     if not (isinstance(bits, str) and 4 <= len(bits) <= 49 and math.isqrt(len(bits)) ** 2 == len(bits)):
-        raise StoreError(f"{where}: the adjacency is a k*k string of 0/1 (2 <= k <= 7), got {_show(bits)}")
+        raise StoreError(f"{where}: the adjacency is a k*k string of 0/1 (2 <= k <= 7), got {show(bits)}")
     if set(bits) - {"0", "1"}:
-        raise StoreError(f"{where}: the adjacency holds only 0 and 1, got {_show(bits)}")
+        raise StoreError(f"{where}: the adjacency holds only 0 and 1, got {show(bits)}")
     if not (isinstance(ops, str) and len(ops) <= 200):
-        raise StoreError(f"{where}: the ops are one comma-separated string, got {_show(ops)}")
+        raise StoreError(f"{where}: the ops are one comma-separated string, got {show(ops)}")
     if not (isinstance(metrics, str) and len(metrics) <= len(payload)):
         raise StoreError(f"{where}: the metrics are a base64 string")
     try:
@@ -709,7 +643,7 @@ def read_zc_json(path: str | os.PathLike[str], *, dataset: str = "cifar10", max_
     score as ``zc_<name>``.
     """
     path = Path(path)
-    content = _json(_read_bounded(path, max_bytes), str(path), "the file")
+    content = load_json(read_bounded(path, max_bytes), str(path), "the file")
     cells = content.get("nasbench101") if isinstance(content, dict) else None
     if not isinstance(cells, dict) or not isinstance(cells.get(dataset), dict):
         found = sorted(cells) if isinstance(cells, dict) else []
@@ -739,9 +673,9 @@ def read_zc_json(path: str | os.PathLike[str], *, dataset: str = "cifar10", max_
             raise StoreError(f"{where}: has figures {sorted(figures)}, the first cell has {names}")
         values = []
         for name in names:
-            value = _finite(figures[name])
+            value = finite(figures[name])
             if value is None:
-                raise StoreError(f"{where}: {name} is {_FINITE}, got {_show(figures[name])}")
+                raise StoreError(f"{where}: {name} is {FINITE}, got {show(figures[name])}")
             values.append(value)
         archs.append(arch)
         rows.append(values)

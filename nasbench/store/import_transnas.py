@@ -34,6 +34,7 @@ from nasbench.errors import ImportSpecError, InvalidArchitecture, StoreError
 from nasbench.spaces.base import EnumerableSpace
 from nasbench.spaces.transnas import TNBMacroSpace, TNBMicroSpace
 from nasbench.store.format import StoreData
+from nasbench.store.untrusted import read_bounded
 
 SPACES: dict[str, type[EnumerableSpace]] = {"tnb_micro": TNBMicroSpace, "tnb_macro": TNBMacroSpace}
 CITATION = (
@@ -188,15 +189,7 @@ def _check_range(path: Path, task: str, raw: np.ndarray) -> None:
 def _csv_rows(path: Path, max_bytes: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (line number, fields) of every non-empty row; StoreError for a file that is not CSV text or is
     larger than ``max_bytes``."""
-    if not path.is_file():
-        raise StoreError(f"no TransNAS-Bench-101 table at {path}")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise StoreError(f"{path} is {size:,} bytes; this reader reads at most {max_bytes:,} (raise max_bytes)")
-    with open(path, "rb") as f:
-        data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise StoreError(f"{path} grew past {max_bytes:,} bytes while being read")
+    data = read_bounded(path, max_bytes, "TransNAS-Bench-101 table")
     rows: list[tuple[int, list[str]]] = []
     try:
         reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))

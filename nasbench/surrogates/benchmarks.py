@@ -28,7 +28,7 @@ import numpy as np
 from nasbench.atomic import atomic_write_text
 from nasbench.benchmark import Result, TabularBenchmark
 from nasbench.errors import InvalidArchitecture, InvalidQuery, MissingResult, StoreError, UnknownMetric
-from nasbench.spaces.base import Arch, Enumerable, SearchSpace, arch_keys, find_keys, require
+from nasbench.spaces.base import Arch, Enumerable, SearchSpace, arch_keys, canonical_keys, find_keys, require
 from nasbench.store.format import PROTOCOL_KEYS, default_direction, metric_order
 from nasbench.surrogates.features import as_rows, space_positions
 from nasbench.surrogates.noise import standard_normal
@@ -347,9 +347,8 @@ class HybridBenchmark:
 
     def _rows(self, arr: np.ndarray) -> np.ndarray:
         """Table row of each validated arch (its canonical form's where the table is iso_shared), -1 if none."""
-        if self.tabular.iso_shared and len(arr):
-            arr = np.asarray([self.space.canonical(tuple(a)) for a in arr.tolist()], dtype=np.int64)
-        return find_keys(self._keys, arch_keys(self.space, arr))
+        keys = canonical_keys(self.space, arr) if self.tabular.iso_shared else arch_keys(self.space, arr)
+        return find_keys(self._keys, keys)
 
     def _table_has(self, arr: np.ndarray, epoch: int, seed: int | None) -> np.ndarray:
         """Bool per arch: the table has a result for it at ``epoch`` (and ``seed``)."""

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from nasbench.errors import InvalidQuery, StoreError
-from nasbench.spaces.base import SearchSpace, arch_keys, find_keys
+from nasbench.spaces.base import SearchSpace, arch_keys, canonical_keys, find_keys
 
 IDENTIFIER_PREFIX = "official_"
 
@@ -90,9 +90,8 @@ class StaticTable:
     def rows(self, archs: np.ndarray) -> np.ndarray:
         """Row of each arch of a validated (n, width) array, -1 where the store has none."""
         arr = np.asarray(archs, dtype=np.int64).reshape(-1, len(self.space.choices))
-        if self.iso_shared and len(arr):
-            arr = np.asarray([self.space.canonical(tuple(a)) for a in arr.tolist()], dtype=np.int64)
-        return find_keys(self._keys, arch_keys(self.space, arr))
+        keys = canonical_keys(self.space, arr) if self.iso_shared else arch_keys(self.space, arr)
+        return find_keys(self._keys, keys)
 
     def lookup(self, archs: np.ndarray, names: Sequence[str]) -> np.ndarray:
         """(n, len(names)) float32 figures of validated archs; :class:`InvalidQuery` for an arch without a row."""
