@@ -54,3 +54,11 @@ class TrainingError(NasbenchError, RuntimeError):
 
 class MissingCapability(NasbenchError, TypeError):
     """A search space that lacks a capability a method needs (enumeration, a graph view, "simpler than", ...)."""
+
+
+class UnsafePath(NasbenchError, OSError):
+    """A path nasbench refuses to write into, replace or clear, because it may hold what nasbench did not write."""
+
+
+class FolderInUse(NasbenchError, OSError):
+    """An output folder another live nasbench process is working on."""

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from nasbench.errors import UnsafePath
 from nasbench.runner.experiment import (
     RUNS_FILE,
     Experiment,
@@ -75,8 +76,11 @@ def test_directory_with_another_experiment_is_refused_unless_overwrite(full_stor
 
 def test_non_empty_foreign_directory_is_refused(full_store, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(ResultsError, match="not empty"):
+    with pytest.raises(UnsafePath, match="not empty"):
         run_experiment(_experiment(full_store), tmp_path, processes=1)
+    with pytest.raises(UnsafePath, match="not empty"):
+        run_experiment(_experiment(full_store), tmp_path, processes=1, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 

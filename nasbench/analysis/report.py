@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from nasbench import owned
 from nasbench.analysis.summary import ALPHA, Analysis, analyze, direction_of, format_p
 from nasbench.atomic import atomic_write_text
 from nasbench.runner.experiment import ResultsError, load_results
@@ -49,6 +50,7 @@ def write_report(
     summary = out / SUMMARY_FILE
     atomic_write_text(report, render_markdown(analysis, figures, alpha))
     atomic_write_text(summary, json.dumps(summary_dict(analysis, figures, alpha), indent=2, allow_nan=False) + "\n")
+    owned.record(out, REPORT_FILE, SUMMARY_FILE, *(path.name for path in figures.values()))
     log.info("wrote %s, %s and %d figures", report, summary, len(figures))
     return analysis, ReportFiles(report, summary, figures)
 

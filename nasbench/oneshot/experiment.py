@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,11 +27,21 @@ from typing import Any
 
 import numpy as np
 
+from nasbench import owned
 from nasbench.atomic import atomic_write_text, sha256_file
 from nasbench.benchmark import TabularBenchmark
 from nasbench.errors import DatasetError, MissingResult, RecipeError
 from nasbench.oneshot import make_method, parse_method
-from nasbench.runner.experiment import CONFIG_FILE, RUNS_FILE, Experiment, ResultsError, StrategySpec, read_runs
+from nasbench.runner.experiment import (
+    CONFIG_FILE,
+    KIND,
+    OUTPUT_NAMES,
+    RUNS_FILE,
+    Experiment,
+    ResultsError,
+    StrategySpec,
+    read_runs,
+)
 from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
 from nasbench.train.registry import require_network
 
@@ -268,55 +277,57 @@ def run_oneshot_experiment(
     }
     exp_config = experiment.to_json(bench, sha256_file(store))
     exp_config["oneshot"] = meta
-    _prepare(out, exp_config, overwrite)
-    done = {(t.strategy, t.seed) for t in read_runs(out)}
-    data = SearchData.from_splits(splits, dev)
-    scorer = _Scorer(bench, protocol, config.use_surrogate)
-    for label, name, params in methods:
-        for seed in config.seeds:
-            if (label, seed) in done:
-                continue
-            if progress:
-                progress(f"{label} seed {seed}")
-            method = make_method(name, **_method_params(config, params))
-            wall = time.perf_counter()
-            result = method.search(
-                data, seed=seed, channels=channels, cells_per_stage=cells, time_budget_s=config.time_budget_s
-            )
-            val, score, source = scorer(result.arch)
-            ranking = (
-                rank_correlation(method.supernet_, data, bench, protocol, sample=config.rank_sample, seed=seed)
-                if config.rank_sample > 0
-                else None
-            )
-            text = bench.space.to_str(result.arch)
-            traj = Trajectory(
-                strategy=label, seed=seed, trial_id=[0], arch=[text], epoch=[int(protocol.search_epoch)],  # type: ignore[arg-type]
-                table_seed=[None], resume_from=[None], score=[val], cost_s=[result.search_time_s],
-                finished_s=[result.search_time_s], incumbent=[text], incumbent_score=[score], overhead_s=0.0,
-                wall_s=time.perf_counter() - wall, time_unit="s",
-            )  # fmt: skip
-            details = {
-                "label": label,
-                "seed": seed,
-                "arch": bench.space.to_str(result.arch),
-                "search_time_s": result.search_time_s,
-                "device": result.device,
-                "epochs": result.epochs,
-                "bench_val": val,
-                "bench_score": score,
-                "source": source,
-                "parameter_free_edges": sum(op in (0, 1, 4) for op in result.arch),
-                "ranking": ranking,
-                "history": result.history,
-                "extra": result.extra,
-            }
-            _append(out / DETAILS_FILE, details)
-            _append(out / RUNS_FILE, traj.to_dict())
-            log.info("%s seed %d: %s -> %.4f (%.1f s)", label, seed, details["arch"], score, result.search_time_s)
-    _run_baselines(out, scorer, protocol, base_specs, baseline_seeds, progress)
-    atomic_write_text(out / SUMMARY_FILE, render_summary(out))
-    return out
+    owned.claim(out, KIND, inputs=[store], adopt=(CONFIG_FILE, (*OUTPUT_NAMES, DETAILS_FILE, SUMMARY_FILE)))
+    with owned.lock(out):
+        _prepare(out, exp_config, overwrite, store)
+        done = {(t.strategy, t.seed) for t in read_runs(out)}
+        data = SearchData.from_splits(splits, dev)
+        scorer = _Scorer(bench, protocol, config.use_surrogate)
+        for label, name, params in methods:
+            for seed in config.seeds:
+                if (label, seed) in done:
+                    continue
+                if progress:
+                    progress(f"{label} seed {seed}")
+                method = make_method(name, **_method_params(config, params))
+                wall = time.perf_counter()
+                result = method.search(
+                    data, seed=seed, channels=channels, cells_per_stage=cells, time_budget_s=config.time_budget_s
+                )
+                val, score, source = scorer(result.arch)
+                ranking = (
+                    rank_correlation(method.supernet_, data, bench, protocol, sample=config.rank_sample, seed=seed)
+                    if config.rank_sample > 0
+                    else None
+                )
+                text = bench.space.to_str(result.arch)
+                traj = Trajectory(
+                    strategy=label, seed=seed, trial_id=[0], arch=[text], epoch=[int(protocol.search_epoch)],  # type: ignore[arg-type]
+                    table_seed=[None], resume_from=[None], score=[val], cost_s=[result.search_time_s],
+                    finished_s=[result.search_time_s], incumbent=[text], incumbent_score=[score], overhead_s=0.0,
+                    wall_s=time.perf_counter() - wall, time_unit="s",
+                )  # fmt: skip
+                details = {
+                    "label": label,
+                    "seed": seed,
+                    "arch": bench.space.to_str(result.arch),
+                    "search_time_s": result.search_time_s,
+                    "device": result.device,
+                    "epochs": result.epochs,
+                    "bench_val": val,
+                    "bench_score": score,
+                    "source": source,
+                    "parameter_free_edges": sum(op in (0, 1, 4) for op in result.arch),
+                    "ranking": ranking,
+                    "history": result.history,
+                    "extra": result.extra,
+                }
+                _append(out / DETAILS_FILE, details)
+                _append(out / RUNS_FILE, traj.to_dict())
+                log.info("%s seed %d: %s -> %.4f (%.1f s)", label, seed, details["arch"], score, result.search_time_s)
+        _run_baselines(out, scorer, protocol, base_specs, baseline_seeds, progress)
+        atomic_write_text(out / SUMMARY_FILE, render_summary(out))
+        return out
 
 
 def _run_baselines(
@@ -374,26 +385,23 @@ def _identity(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _prepare(out: Path, config: dict[str, Any], overwrite: bool) -> None:
+def _prepare(out: Path, config: dict[str, Any], overwrite: bool, store: str | os.PathLike[str]) -> None:
     path = out / CONFIG_FILE
-    if out.exists() and any(out.iterdir()):
-        same = False
-        if path.is_file():
-            try:
-                same = _identity(json.loads(path.read_text())) == _identity(json.loads(json.dumps(config)))
-            except json.JSONDecodeError:
-                same = False
+    if path.is_file():
+        try:
+            same = _identity(json.loads(path.read_text())) == _identity(json.loads(json.dumps(config)))
+        except json.JSONDecodeError:
+            same = False
         if same and not overwrite:
             log.info("resuming %s", out)
             return
         if not overwrite:
-            raise ResultsError(
-                f"{out} holds another experiment (or other files); pass --overwrite to replace it, or another --out"
-            )
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+            raise ResultsError(f"{out} holds another experiment; pass --overwrite to replace it, or another --out")
+    if overwrite:
+        owned.clear(out, inputs=[store])
     atomic_write_text(path, json.dumps(config, indent=2) + "\n")
     (out / RUNS_FILE).touch()
+    owned.record(out, CONFIG_FILE, RUNS_FILE, DETAILS_FILE, SUMMARY_FILE)
 
 
 def _append(path: Path, record: dict[str, Any]) -> None:

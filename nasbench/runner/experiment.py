@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nasbench import __version__
+from nasbench import __version__, owned
 from nasbench.atomic import atomic_write_text, sha256_file
 from nasbench.benchmark import Benchmark, TabularBenchmark
 from nasbench.errors import InvalidQuery, NasbenchError
@@ -30,6 +29,11 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "experiment.json"
 RUNS_FILE = "runs.jsonl"
 SURROGATE_DIR = "surrogate"
+KIND = "comparison"
+#: What a comparison folder holds when written by nasbench (its report adds to it): adopted from older versions.
+_FIGURES = ("score_vs_evaluations", "regret_vs_evaluations", "regret_vs_time", "score_vs_time", "rank_vs_evaluations")
+OUTPUT_NAMES = (CONFIG_FILE, RUNS_FILE, SURROGATE_DIR, "report.md", "summary.json", *(f"{f}.png" for f in _FIGURES),
+                "cd_diagram.png")  # fmt: skip
 
 
 class ResultsError(NasbenchError, OSError):
@@ -146,11 +150,25 @@ def run_experiment(
         table = TabularBenchmark.open(experiment.store)
     check_strategies(experiment.strategies, table)
     sha256 = sha256_file(experiment.store)
-    _prepare_dir(out, _identity_config(experiment, table, sha256), overwrite)
-    if experiment.hybrid and saved_surrogate(out) is None:
-        fit_hybrid_surrogate(experiment, table).save(out / SURROGATE_DIR, overwrite=True)
-    bench = open_benchmark(experiment, out, table)
-    atomic_write_text(out / CONFIG_FILE, json.dumps(experiment.to_json(bench, sha256), indent=2) + "\n")
+    owned.claim(out, KIND, inputs=[experiment.store], adopt=(CONFIG_FILE, OUTPUT_NAMES))
+    with owned.lock(out):
+        _prepare_dir(out, _identity_config(experiment, table, sha256), overwrite, experiment.store)
+        if experiment.hybrid and saved_surrogate(out) is None:
+            owned.record(out, SURROGATE_DIR)  # before it exists: a kill while saving leaves nothing unrecorded
+            fit_hybrid_surrogate(experiment, table).save(out / SURROGATE_DIR, overwrite=True)
+        bench = open_benchmark(experiment, out, table)
+        atomic_write_text(out / CONFIG_FILE, json.dumps(experiment.to_json(bench, sha256), indent=2) + "\n")
+        _run_todo(experiment, out, processes, backend, progress)
+    return out
+
+
+def _run_todo(
+    experiment: Experiment,
+    out: Path,
+    processes: int | None,
+    backend: str,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     done = {(t.strategy, t.seed) for t in read_runs(out)}
     todo = [
         (spec, seed) for spec in experiment.strategies for seed in experiment.seeds if (spec.label, seed) not in done
@@ -173,7 +191,6 @@ def run_experiment(
             finished += len(runs)
             if progress:
                 progress(finished, total)
-    return out
 
 
 def _identity_config(experiment: Experiment, table: TabularBenchmark, sha256: str) -> dict[str, Any]:
@@ -189,27 +206,30 @@ def _identity_config(experiment: Experiment, table: TabularBenchmark, sha256: st
     }
 
 
-def _prepare_dir(out: Path, config: dict[str, Any], overwrite: bool) -> None:
-    config_path = out / CONFIG_FILE
-    if out.exists() and any(out.iterdir()):
-        if not config_path.is_file():
-            if not overwrite:
-                raise ResultsError(
-                    f"{out} is not empty and holds no {CONFIG_FILE}; choose another --out or --overwrite"
-                )
-        else:
-            existing = read_config(out)
-            if _identity(existing) != _identity(config) and not overwrite:
-                raise ResultsError(
-                    f"{out} holds another experiment (different strategies, seeds, protocol, budget or store); "
-                    "pass --overwrite to replace it, or choose another --out"
-                )
-            if _identity(existing) == _identity(config) and not overwrite:
-                return  # the same experiment: resume
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")  # completed by run_experiment
+def _prepare_dir(out: Path, config: dict[str, Any], overwrite: bool, store: str) -> None:
+    """Resume the same experiment, or start afresh: in a new or empty folder, or (``overwrite``) in one holding
+    another experiment, after removing only what nasbench wrote there."""
+    if (out / CONFIG_FILE).is_file():
+        existing = read_config(out)
+        differs = _differences(existing, config)
+        if not differs and not overwrite:
+            return  # the same experiment: resume
+        if not overwrite:
+            raise ResultsError(
+                f"{out} holds another experiment (its {', '.join(differs)} differ); pass --overwrite to replace it, "
+                "or choose another --out"
+            )
+    if overwrite:
+        owned.clear(out, inputs=[store])
+    atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=2) + "\n")  # completed by run_experiment
     (out / RUNS_FILE).touch()
+    owned.record(out, CONFIG_FILE, RUNS_FILE)
+
+
+def _differences(existing: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """Which parts of two experiment configs differ (the parts :func:`_identity` compares)."""
+    a, b = _identity(existing), _identity(config)
+    return [key.replace("store_sha256", "store") for key in a if a[key] != b[key]]
 
 
 def _drop_torn_tail(path: Path) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from nasbench.atomic import atomic_path
-from nasbench.errors import InvalidArchitecture, StoreError
+from nasbench.errors import InvalidArchitecture, StoreError, UnsafePath
 from nasbench.spaces import get_space
 from nasbench.spaces.base import (
     DiscreteSpace,
@@ -186,13 +186,34 @@ def write_store(path: str | os.PathLike[str], data: StoreData, *, overwrite: boo
 
     data.validate()
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise StoreError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
+    if path.exists() or path.is_symlink():
+        if not overwrite:
+            raise StoreError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
+        check_replaceable(path)
     try:
         _write(path, data)
     except OSError as exc:  # disk full, no permission, a folder in the way: one clear line for the user
         raise StoreError(f"cannot write {path}: {exc}") from exc
     return path
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse to replace anything but a store nasbench wrote: a folder, a link, or any other file is kept."""
+    import h5py
+
+    if path.is_symlink() or not path.is_file():
+        raise UnsafePath(
+            f"{path} is a {'symlink' if path.is_symlink() else 'folder'}; nasbench replaces only a store file"
+        )
+    try:
+        with h5py.File(path, "r") as f:
+            ours = "schema_version" in f.attrs and "space" in f.attrs
+    except Exception:
+        ours = False
+    if not ours:
+        raise UnsafePath(
+            f"{path} exists and is not a nasbench store; nasbench replaces only stores it wrote: give another path"
+        )
 
 
 def _write(path: Path, data: StoreData) -> None:

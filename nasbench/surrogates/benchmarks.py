@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench import owned
 from nasbench.atomic import atomic_write_text
 from nasbench.benchmark import Result, TabularBenchmark
 from nasbench.errors import InvalidArchitecture, InvalidQuery, MissingResult, StoreError, UnknownMetric
@@ -35,6 +36,7 @@ from nasbench.surrogates.noise import standard_normal
 from nasbench.surrogates.surrogate import Surrogate, fit_from_store
 
 Target = tuple[str, int]
+KIND = "surrogate-benchmark"  # the kind of folder in its ownership marker
 #: An enumerable space up to this size is predicted whole, up front; larger or non-enumerable ones lazily.
 PREDICT_UP_TO = 100_000
 
@@ -144,12 +146,15 @@ class SurrogateBenchmark:
         folder = Path(folder)
         if (folder / "benchmark.json").exists() and not overwrite:
             raise StoreError(f"{folder} already holds a saved benchmark; pass overwrite=True to replace it")
-        folder.mkdir(parents=True, exist_ok=True)
+        if owned.claim(folder, KIND) and overwrite:
+            owned.clear(folder)
         entries = []
         for (metric, epoch), s in sorted(self.surrogates.items()):
             sub = f"{metric}@{epoch}"
+            owned.record(folder, sub)
             s.save(folder / sub, overwrite=overwrite)
             entries.append({"metric": metric, "epoch": epoch, "path": sub})
+        owned.record(folder, "benchmark.json")
         meta = {
             "format": "nasbench-surrogate-benchmark",
             "name": self.name,

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench import __version__
+from nasbench import __version__, owned
 from nasbench.errors import InvalidQuery, MissingResult, StoreError
 from nasbench.spaces import get_space
 from nasbench.spaces.base import SearchSpace
@@ -38,6 +38,7 @@ from nasbench.surrogates.static import StaticTable
 log = logging.getLogger(__name__)
 
 FORMAT = "nasbench-surrogate"
+KIND = "surrogate"  # the kind of folder in its ownership marker
 #: 2: any search space; ``static`` = the store's own columns (v1's ``static`` was NB201's analytic figures).
 FORMAT_VERSION = 2
 _CHECK_POINTS = 32
@@ -202,6 +203,8 @@ class Surrogate:
         path = Path(path)
         if path.exists() and not overwrite:
             raise StoreError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
+        if path.exists() or path.is_symlink():
+            owned.replace_folder(path, KIND)  # only a surrogate folder nasbench wrote, holding nothing else
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
         try:
@@ -223,6 +226,7 @@ class Surrogate:
                 "versions": library_versions(self.model_name),
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+            owned.write_marker(tmp, KIND, sorted(p.name for p in tmp.iterdir()))
             os.chmod(tmp, 0o755)
             if path.exists():
                 old = path.with_name(f".{path.name}.old")

@@ -26,16 +26,18 @@ from typing import Any
 
 import numpy as np
 
-from nasbench import __version__
+from nasbench import __version__, owned
 from nasbench.atomic import atomic_write_text
 from nasbench.errors import NasbenchError, RecipeError, StoreError
 from nasbench.spaces.nb201 import NB201Space
 from nasbench.store import StoreData, write_store
+from nasbench.store.format import check_replaceable
 from nasbench.train.recipe import Recipe
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("local", "ray")
+WORK_KIND = "build"  # the kind of the work folder in its ownership marker
 Arch = tuple[int, ...]
 Job = tuple[Arch, int]
 
@@ -174,11 +176,24 @@ def build(config: BuildConfig, *, on_result: Callable[[int, int], None] | None =
     start = time.perf_counter()
     _check_config(config)
     # a store written by an earlier run of this same build (its work folder is there) is replaced by the rerun
-    if config.out.exists() and not config.overwrite and not (config.work_dir / "plan.json").exists():
-        raise StoreError(f"{config.out} already exists; pass --overwrite to replace it")
-    config.work_dir.mkdir(parents=True, exist_ok=True)
+    if config.out.exists() or config.out.is_symlink():
+        if config.overwrite:
+            check_replaceable(config.out)
+        elif not (config.work_dir / "plan.json").exists():
+            raise StoreError(f"{config.out} already exists; pass --overwrite to replace it")
     data_info = _data_info(config)
-    _pin_plan(config, data_info)
+    owned.claim(config.work_dir, WORK_KIND, adopt=("plan.json", ("plan.json", "journal.jsonl")))
+    with owned.lock(config.work_dir):
+        if config.overwrite:
+            owned.clear(config.work_dir)  # --overwrite starts the build over: its journal goes too
+        owned.record(config.work_dir, "plan.json", "journal.jsonl")
+        _pin_plan(config, data_info)
+        return _train_and_write(config, data_info, start, on_result)
+
+
+def _train_and_write(
+    config: BuildConfig, data_info: dict[str, Any], start: float, on_result: Callable[[int, int], None] | None
+) -> BuildSummary:
     journal = Journal(config.work_dir / "journal.jsonl")
     jobs = [(a, s) for a in config.archs for s in config.seeds]  # arch-major: a cut leaves few archs incomplete
     todo = [j for j in jobs if j not in journal.entries]
@@ -247,7 +262,17 @@ def _data_info(config: BuildConfig) -> dict[str, Any]:
 
 
 def _pin_plan(config: BuildConfig, data_info: dict[str, Any]) -> None:
-    plan = {"dataset": config.dataset, "recipe": config.recipe.to_dict(), "data": data_info}
+    """Pin what the build trains; a rerun may resume it or add architectures, never change or drop any."""
+    space = NB201Space()
+    archs = [space.to_str(a) for a in config.archs]
+    plan = {
+        "dataset": config.dataset,
+        "recipe": config.recipe.to_dict(),
+        "data": data_info,
+        "seeds": list(config.seeds),
+        "archs": archs,
+        "selection": config.selection,
+    }
     path = config.work_dir / "plan.json"
     if path.exists():
         old = json.loads(path.read_text())
@@ -257,9 +282,20 @@ def _pin_plan(config: BuildConfig, data_info: dict[str, Any]) -> None:
             raise RecipeError(
                 f"{config.work_dir} holds results of another build (dataset {old['dataset']}, recipe differences "
                 f"{diff or 'none'}, data {'same' if old.get('data') == data_info else 'different'}); "
-                "use another --out, or delete that folder to start over"
+                "use another --out, or --overwrite to start over"
             )
-        return
+        old_archs, old_seeds = old.get("archs", archs), old.get("seeds", list(config.seeds))
+        if old_archs == archs and old_seeds == list(config.seeds):
+            return  # the same build: resume it
+        journal = config.work_dir / "journal.jsonl"
+        dropped = set(old_archs) - set(archs) or set(old_seeds) - set(config.seeds)
+        if dropped and journal.is_file() and journal.stat().st_size:
+            raise RecipeError(
+                f"{config.work_dir} holds a build of {len(old_archs)} architectures x seeds {old_seeds} "
+                f"(selection {old.get('selection')}); this one asks {len(archs)} x seeds {list(config.seeds)} "
+                f"(selection {config.selection}), without {len(dropped)} of its architectures or seeds. A rerun may "
+                "only add architectures or seeds: use another --out, or --overwrite to start over"
+            )
     atomic_write_text(path, json.dumps(plan, indent=2, sort_keys=True))
 
 
@@ -398,7 +434,7 @@ def _write(config: BuildConfig, journal: Journal, data_info: dict[str, Any]) -> 
         provenance=provenance,
         iso_shared=iso_shared,
     )
-    write_store(config.out, data, overwrite=True)  # build() checked that replacing it is wanted
+    write_store(config.out, data, overwrite=True)  # build() checked that replacing it is wanted and safe
     return config.out, len(complete)
 
 

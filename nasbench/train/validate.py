@@ -158,7 +158,6 @@ def validate(
         selection={"kind": "validation", "store": str(store)},
         workers=workers,
         device=device,
-        overwrite=True,
     )
     build(config)
     measured = read_store(config.out)
