@@ -160,3 +160,15 @@ def test_ray_backend_gives_the_same_results_as_local_workers(tmp_path):
     a, b = read_store(local.out), read_store(remote.out)
     assert np.array_equal(a.archs, b.archs)
     assert np.array_equal(a.metrics["val_acc"], b.metrics["val_acc"])  # CPU training is bit-reproducible
+
+
+def test_a_rerun_may_add_architectures_or_seeds_but_never_drop_them(tmp_path):
+    build(_config(tmp_path, archs=tuple(select_archs("stratified", n=2, seed=0)), seeds=(0,)))
+    with pytest.raises(RecipeError, match="only add architectures or seeds"):
+        build(_config(tmp_path, archs=tuple(select_archs("stratified", n=1, seed=0)), seeds=(0,)))
+    with pytest.raises(RecipeError, match="only add architectures or seeds"):
+        build(_config(tmp_path, archs=tuple(select_archs("stratified", n=2, seed=1)), seeds=(0,)))
+    summary = build(_config(tmp_path, archs=tuple(select_archs("stratified", n=3, seed=0)), seeds=(0,)))
+    assert summary.stored_archs == 3 and summary.trained_now == 1
+    summary = build(_config(tmp_path, archs=tuple(select_archs("stratified", n=1, seed=0)), seeds=(0,), overwrite=True))
+    assert summary.stored_archs == 1 and summary.trained_now == 1  # --overwrite starts over
