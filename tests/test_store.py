@@ -149,8 +149,10 @@ def test_truncated_store(tmp_path, fraction):
 
 
 def _edit(path, fn):
+    """Change a store in place as a faulty writer would (its digest then says nothing: removed)."""
     with h5py.File(path, "r+") as f:
         fn(f)
+        del f.attrs["digest"]
     return path
 
 

@@ -4,7 +4,8 @@ Layout (schema version 2)::
 
     attrs     schema_version (int), space, dataset (str), protocol, provenance, defaults (JSON objects),
               seeds (JSON list: int seeds, or a single null = "mean over seeds the source did not name"),
-              epochs (int array, strictly increasing; epoch e = after e completed epochs), iso_shared (bool)
+              epochs (int array, strictly increasing; epoch e = after e completed epochs), iso_shared (bool),
+              digest ("sha256:..." over every other attribute and dataset; checked on every read)
     /archs            (N, W) int8/int16   one value per decision of the space, in range of its ``choices``,
                                           unique, sorted lexicographically
     /metrics/<name>   (N, S, T) float32   attr ``direction`` "max" | "min"; e.g. val_acc (fraction), val_l2_loss,
@@ -22,6 +23,7 @@ killed writer never leaves a half-written store.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -55,6 +57,8 @@ PROTOCOL_KEYS = ("search_metric", "score_metric", "search_epoch", "score_epoch",
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _MINIMISED_SUFFIXES = ("_loss", "_time_s", "_ms", "_mse", "_mae", "_mj", "_error")
 _REQUIRED_ATTRS = ("schema_version", "space", "dataset", "protocol", "provenance", "seeds", "epochs")
+DIGEST = "digest"  # attribute: content_digest() of everything else, verified on every read
+_MAX_RATIO = 1100  # DEFLATE expands at most ~1032x: no dataset can hold more than this times the file's size
 
 
 def default_direction(metric: str) -> str | None:
@@ -112,12 +116,12 @@ class StoreData:
             raise StoreError(f"seeds must be a non-empty list of distinct seeds, got {list(self.seeds)}")
         if None in self.seeds and len(self.seeds) != 1:
             raise StoreError("a null seed (mean over unnamed seeds) must be the store's only seed")
-        if any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 <= e < 2**31 for e in self.epochs):
-            raise StoreError(f"epochs must be integers in 0..2**31-1, got {list(self.epochs)[:10]}")
+        if any(isinstance(s, bool) or not isinstance(s, (int, np.integer, type(None))) for s in self.seeds):
+            raise StoreError(f"seeds must be integers (or a single null), got {list(self.seeds)[:10]}")
+        if any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) or not 0 < e < 2**31 for e in self.epochs):
+            raise StoreError(f"epochs count completed epochs: integers in 1..2**31-1, got {list(self.epochs)[:10]}")
         if not self.epochs or any(b <= a for a, b in zip(self.epochs, self.epochs[1:], strict=False)):
-            raise StoreError(f"epochs must be a non-empty, strictly increasing list, got {list(self.epochs)}")
-        if min(self.epochs) < 0:
-            raise StoreError(f"epochs count completed epochs and cannot be negative, got {list(self.epochs)}")
+            raise StoreError(f"epochs must be a non-empty, strictly increasing list, got {list(self.epochs)[:10]}")
         if not self.metrics:
             raise StoreError("a store must hold at least one metric")
         expected = (len(archs), len(self.seeds), len(self.epochs))
@@ -140,6 +144,8 @@ class StoreData:
                 )
             if np.isinf(values).any():
                 raise StoreError(f"/metrics/{name} holds an infinite value; missing results are NaN")
+            if name.endswith("_time_s"):
+                _check_times(name, values)
             if name.endswith("_acc"):
                 finite = values[np.isfinite(values)]
                 if finite.size and (finite.min() < 0 or finite.max() > 1):
@@ -162,6 +168,23 @@ class StoreData:
             if key in self.defaults and self.defaults[key] not in self.epochs:
                 raise StoreError(f"defaults.{key} = {self.defaults[key]!r} is not an epoch of the store")
         return self
+
+
+def _check_times(name: str, values: np.ndarray) -> None:
+    """Times are never negative; ``train_time_s`` is cumulative, so it never decreases over epochs."""
+    with np.errstate(invalid="ignore"):
+        if (values < 0).any():
+            raise StoreError(f"/metrics/{name} holds a negative time ({np.nanmin(values):g} s)")
+        if name == "train_time_s" and values.shape[-1] > 1:
+            known = np.where(np.isnan(values), -np.inf, values)
+            most = np.maximum.accumulate(known, axis=-1)[..., :-1]  # the largest known time before each epoch
+            falls = np.isfinite(values[..., 1:]) & (values[..., 1:] < most)
+            if falls.any():
+                row = np.argwhere(falls)[0]
+                raise StoreError(
+                    f"/metrics/train_time_s is cumulative but decreases for arch row {row[0]}, seed column {row[1]} "
+                    f"after epoch column {row[2]}"
+                )
 
 
 def _check_members(space: Any, rows: np.ndarray, keys: np.ndarray, iso_shared: bool) -> None:
@@ -237,6 +260,8 @@ def _write(path: Path, data: StoreData) -> None:
                 ds = g.create_dataset(name, data=np.asarray(values, dtype=np.float32), compression="gzip", shuffle=True)
                 if group == "metrics":
                     ds.attrs["direction"] = data.directions[name]
+        f.flush()
+        f.attrs[DIGEST] = content_digest(*_read_content(f, tmp))
 
 
 def read_store(path: str | os.PathLike[str]) -> StoreData:
@@ -256,36 +281,101 @@ def read_store(path: str | os.PathLike[str]) -> StoreData:
             return _read_open_file(f, path)
     except StoreError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:  # h5py raises these for damaged content
-        raise StoreError(f"{path} is damaged: {exc}") from None
+    except (OSError, RuntimeError, MemoryError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise StoreError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None  # h5py's errors on bad content
+
+
+def _read_content(f: Any, path: Path) -> tuple[dict[str, Any], dict[str, tuple[np.ndarray, dict[str, Any]]]]:
+    """Every attribute and every dataset (with its attributes) of an open store; each dataset's claimed size is
+    checked against the file before it is read, so a damaged header cannot make the reader allocate terabytes."""
+    import h5py
+
+    limit = _MAX_RATIO * path.stat().st_size + (1 << 20)
+    attrs = {name: f.attrs[name] for name in f.attrs if name != DIGEST}
+    arrays: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
+    names: list[str] = []
+    f.visit(names.append)
+    for name in sorted(names):
+        ds = f[name]
+        if not isinstance(ds, h5py.Dataset):
+            continue
+        if ds.dtype.kind not in "biuf":
+            raise StoreError(f"{path}: /{name} has dtype {ds.dtype}; a store holds only numbers")
+        nbytes = int(np.prod(ds.shape, dtype=np.float64) * ds.dtype.itemsize)
+        if nbytes > limit:
+            raise StoreError(
+                f"{path}: /{name} claims shape {ds.shape} ({nbytes:,} bytes), more than a file of "
+                f"{path.stat().st_size:,} bytes can hold: the file is damaged"
+            )
+        arrays[name] = (ds[()], {key: ds.attrs[key] for key in ds.attrs})
+    return attrs, arrays
+
+
+def content_digest(attrs: dict[str, Any], arrays: dict[str, tuple[np.ndarray, dict[str, Any]]]) -> str:
+    """A SHA-256 over every attribute and dataset (names, dtypes, shapes, bytes): any flipped byte changes it."""
+    digest = hashlib.sha256()
+
+    def feed(name: str, value: Any) -> None:
+        value = np.asarray(value)
+        raw = str(value).encode() if value.dtype.kind in "OUS" else np.ascontiguousarray(value).tobytes()
+        digest.update(f"{name}|{value.dtype.str}|{value.shape}|{len(raw)}|".encode())
+        digest.update(raw)
+
+    for name in sorted(attrs):
+        feed(f"@{name}", attrs[name])
+    for name in sorted(arrays):
+        values, ds_attrs = arrays[name]
+        feed(name, values)
+        for key in sorted(ds_attrs):
+            feed(f"{name}@{key}", ds_attrs[key])
+    return "sha256:" + digest.hexdigest()
 
 
 def _read_open_file(f: Any, path: Path) -> StoreData:
-    missing = [a for a in _REQUIRED_ATTRS if a not in f.attrs]
-    if missing:
-        raise StoreError(f"{path} is not a nasbench store: missing attribute(s) {', '.join(missing)}")
-    version = int(f.attrs["schema_version"])
-    if version not in READABLE_VERSIONS:
+    version = f.attrs.get("schema_version")
+    if version is not None and int(version) not in READABLE_VERSIONS:  # before the digest: its scheme may differ
         raise StoreError(
-            f"{path} has store schema version {version}; this nasbench reads versions "
+            f"{path} has store schema version {int(version)}; this nasbench reads versions "
             f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
-    for name in ("archs", "metrics"):
-        if name not in f:
-            raise StoreError(f"{path} is missing the dataset /{name}")
+    attrs, arrays = _read_content(f, path)
+    stored = f.attrs.get(DIGEST)
+    if stored is not None and str(stored) != content_digest(attrs, arrays):
+        raise StoreError(
+            f"{path} is damaged: its content does not match the digest it was written with (a changed or flipped "
+            "byte); re-import or rebuild it"
+        )
+    return _store_data(attrs, arrays, path)
+
+
+def _store_data(attrs: dict[str, Any], arrays: dict[str, tuple[np.ndarray, dict[str, Any]]], path: Path) -> StoreData:
+    missing = [a for a in _REQUIRED_ATTRS if a not in attrs]
+    if missing:
+        raise StoreError(f"{path} is not a nasbench store: missing attribute(s) {', '.join(missing)}")
+    version = int(attrs["schema_version"])
+    if "archs" not in arrays or not any(name.startswith("metrics/") for name in arrays):
+        raise StoreError(f"{path} is missing the dataset /{'archs' if 'archs' not in arrays else 'metrics'}")
+
+    def group(prefix: str) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
+        return {name[len(prefix) :]: item for name, item in arrays.items() if name.startswith(prefix)}
+
+    metrics, static = group("metrics/"), group("static/")
+    seeds = json.loads(attrs["seeds"])
+    if not isinstance(seeds, list) or any(not (s is None or type(s) is int) for s in seeds):
+        raise StoreError(f"{path}: seeds must be a list of integers (or a single null), got {str(seeds)[:80]}")
     data = StoreData(
-        space=str(f.attrs["space"]),
-        dataset=str(f.attrs["dataset"]),
-        protocol=json.loads(f.attrs["protocol"]),
-        provenance=json.loads(f.attrs["provenance"]),
-        seeds=tuple(json.loads(f.attrs["seeds"])),
-        epochs=tuple(int(e) for e in np.asarray(f.attrs["epochs"]).ravel()),
-        iso_shared=bool(f.attrs.get("iso_shared", False)),
-        archs=f["archs"][()],
-        metrics={name: ds[()] for name, ds in f["metrics"].items()},
-        static={name: ds[()] for name, ds in f["static"].items()} if "static" in f else {},
-        directions={name: str(ds.attrs["direction"]) for name, ds in f["metrics"].items() if "direction" in ds.attrs},
-        defaults=json.loads(f.attrs["defaults"]) if "defaults" in f.attrs else {},
+        space=str(attrs["space"]),
+        dataset=str(attrs["dataset"]),
+        protocol=json.loads(attrs["protocol"]),
+        provenance=json.loads(attrs["provenance"]),
+        seeds=tuple(seeds),
+        epochs=tuple(int(e) for e in np.asarray(attrs["epochs"]).ravel()),
+        iso_shared=bool(attrs.get("iso_shared", False)),
+        archs=arrays["archs"][0],
+        metrics={name: values for name, (values, _) in metrics.items()},
+        static={name: values for name, (values, _) in static.items()},
+        directions={name: str(a["direction"]) for name, (_, a) in metrics.items() if "direction" in a},
+        defaults=json.loads(attrs["defaults"]) if "defaults" in attrs else {},
     )
     if version == 1 and set(data.metrics) - set(METRICS):
         raise StoreError(f"{path}: a schema-1 store holds only {', '.join(METRICS)}")

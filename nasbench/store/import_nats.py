@@ -1,8 +1,9 @@
 """Import the official NATS-Bench "simple" directory of the topology space (= NAS-Bench-201).
 
 The directory (``NATS-tss-v1_0-3ffb9-simple/``) holds ``meta.pickle.pbz2`` and one ``NNNNNN.pickle.pbz2`` per
-architecture, bz2-compressed pickles. Pickles can run arbitrary code, so they are read with an unpickler that
-allows only the few globals these files use and refuses anything else with :class:`UnsafePickle`.
+architecture, bz2-compressed pickles. Pickles can run arbitrary code, so they are read by :mod:`safe_pickle`:
+only the few globals these files use (ordered dicts, numpy scalars of plain numeric dtypes), anything else is
+:class:`UnsafePickle`; decompressed size and the epochs a record claims are bounded.
 
 Mapping into the store (one store per dataset and ``hp``, the training length: 12 or 200 epochs):
 
@@ -18,11 +19,10 @@ Mapping into the store (one store per dataset and ``hp``, the training length: 1
 
 from __future__ import annotations
 
-import bz2
 import logging
 import os
-import pickle
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,9 +30,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nasbench import __version__
-from nasbench.errors import InvalidArchitecture, StoreError, UnsafePickle
+from nasbench.errors import InvalidArchitecture, StoreError
 from nasbench.spaces import get_space
+from nasbench.store import safe_pickle
 from nasbench.store.format import StoreData
+from nasbench.store.untrusted import read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -41,40 +43,25 @@ HPS = ("12", "200")
 _ARCH_FILE = re.compile(r"^(\d{6})\.pickle\.pbz2$")
 
 
-def _numpy_scalar() -> Callable[..., Any]:
-    core = getattr(np, "_core", None) or np.core  # numpy >= 2 moved numpy.core to numpy._core
-    return core.multiarray.scalar  # type: ignore[no-any-return]
-
-
-_ALLOWED: dict[tuple[str, str], Callable[[], Any]] = {
-    ("collections", "OrderedDict"): lambda: __import__("collections").OrderedDict,
-    ("numpy", "dtype"): lambda: np.dtype,
-    ("numpy.core.multiarray", "scalar"): _numpy_scalar,
-    ("numpy._core.multiarray", "scalar"): _numpy_scalar,
+#: The globals of the NATS-Bench files: ordered dicts, and numpy scalars of plain numeric dtypes (checked).
+_ALLOWED: dict[tuple[str, str], object] = {
+    ("collections", "OrderedDict"): OrderedDict,
+    **{key: value for key, value in safe_pickle.NUMPY_GLOBALS.items() if key[1] in ("dtype", "scalar")},
 }
+#: Bounds on what one file may claim: the official files decompress to at most 1.4 MB, and train 200 epochs.
+MAX_COMPRESSED = 16 << 20
+MAX_DECOMPRESSED = 64 << 20
+MAX_EPOCHS = 10_000
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only the globals of the NATS-Bench files; anything else is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _ALLOWED[(module, name)]()
-        except KeyError:
-            allowed = ", ".join(f"{m}.{n}" for m, n in _ALLOWED)
-            raise UnsafePickle(
-                f"refusing to unpickle global {module}.{name}: only these are allowed: {allowed}"
-            ) from None
-
-
-def load_pickle_bz2(path: str | os.PathLike[str]) -> Any:
+def load_pickle_bz2(path: str | os.PathLike[str], *, max_bytes: int = MAX_DECOMPRESSED) -> Any:
+    """The plain object of one bz2-compressed NATS-Bench pickle, read without trusting it (see safe_pickle)."""
+    path = Path(path)
     try:
-        with bz2.open(path, "rb") as f:
-            return RestrictedUnpickler(f).load()
-    except UnsafePickle as exc:
-        raise UnsafePickle(f"{path}: {exc}") from None
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError) as exc:
-        raise StoreError(f"{path} is not a readable bz2 pickle: {exc}") from None
+        data = safe_pickle.bunzip2_bounded(read_bounded(path, MAX_COMPRESSED, "NATS-Bench file"), max_bytes)
+        return safe_pickle.load(data, _ALLOWED, "a NATS-Bench file")
+    except StoreError as exc:  # UnsafePickle included
+        raise type(exc)(f"{path}: {exc}") from None
 
 
 def arch_files(directory: Path) -> Iterator[tuple[int, Path]]:
@@ -216,7 +203,15 @@ def _read_all(
 
 
 def _read_arch_file(job: tuple[Path, int, str, str, str, str]) -> _Record:
-    path, index, arch_str, dataset, hp, test = job
+    try:
+        return _read_record(*job)
+    except StoreError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:  # a malformed, harmless record
+        raise StoreError(f"{job[0]} is not a NATS-Bench record: {type(exc).__name__}: {exc}") from None
+
+
+def _read_record(path: Path, index: int, arch_str: str, dataset: str, hp: str, test: str) -> _Record:
     content = load_pickle_bz2(path)
     info = content.get(hp) if isinstance(content, dict) else None
     if info is None:
@@ -227,10 +222,12 @@ def _read_arch_file(job: tuple[Path, int, str, str, str, str]) -> _Record:
     by_seed = sorted((int(seed), rec) for (ds, seed), rec in info["all_results"].items() if ds == dataset)
     if not by_seed:
         return _Record(index, (), np.zeros((0, len(_NAMES), 0), dtype=np.float32), (np.nan, np.nan, np.nan))
-    lengths = {int(rec["epochs"]) for _, rec in by_seed}
+    lengths = {rec["epochs"] for _, rec in by_seed}
     if len(lengths) > 1:
         raise StoreError(f"{path}: runs of hp {hp} have different lengths {sorted(lengths)}")
     n_epochs = lengths.pop()
+    if type(n_epochs) is not int or not 0 < n_epochs <= MAX_EPOCHS:
+        raise StoreError(f"{path}: a run claims {n_epochs!r} epochs; runs last 1..{MAX_EPOCHS:,} (an int)")
     curves = np.stack([_curves(rec, n_epochs, test) for _, rec in by_seed]).astype(np.float32)
     rec = by_seed[0][1]
     latency = float(np.mean(rec["latency"])) if rec.get("latency") else np.nan

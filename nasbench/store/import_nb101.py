@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import math
 import os
-import pickle
 import re
 import struct
 from pathlib import Path
@@ -31,8 +29,9 @@ import numpy as np
 
 from nasbench import __version__
 from nasbench.atomic import sha256_file
-from nasbench.errors import InvalidArchitecture, StoreError, UnsafePickle
+from nasbench.errors import InvalidArchitecture, StoreError
 from nasbench.spaces.nb101 import NB101Space
+from nasbench.store import safe_pickle
 from nasbench.store.format import StoreData
 from nasbench.store.tfrecord import proto_fields, tfrecords
 from nasbench.store.untrusted import FINITE, finite, load_json, read_bounded, show
@@ -255,163 +254,31 @@ def _store_data(runs: _Runs, path: Path, fmt: str, check_hashes: bool, **notes: 
 # ---- the official API's in-memory records, pickled ---------------------------------------------------------
 
 
-class _ArrayType:
-    """Stands for ``numpy.ndarray`` inside a pickle: only the array reconstructor may use it."""
-
-    def __new__(cls, *args: object, **kwargs: object) -> _ArrayType:
-        raise UnsafePickle("numpy.ndarray may only be rebuilt through numpy.core.multiarray._reconstruct here")
-
-
-_NUMERIC_DTYPES = frozenset({"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"})
-
-
-class _DType:
-    """``numpy.dtype(spec, align, copy)`` of a plain numeric type; its pickled state may only set the byte order."""
-
-    def __init__(self, spec: object, align: object = False, copy: object = True) -> None:
-        if spec not in _NUMERIC_DTYPES:
-            raise UnsafePickle(
-                f"refusing dtype {show(spec)} in a pickle: only plain numeric dtypes "
-                f"({', '.join(sorted(_NUMERIC_DTYPES))})"
-            )
-        self.spec = str(spec)
-        self.order = "="
-
-    def __setstate__(self, state: object) -> None:
-        # numpy pickles (3, byteorder, subarray, names, fields, elsize, alignment, flags); plain types have no
-        # subarray, names or fields and flags 0.
-        if not (
-            isinstance(state, tuple)
-            and len(state) == 8
-            and state[0] == 3
-            and state[1] in ("<", ">", "|", "=")
-            and state[2:5] == (None, None, None)
-            and state[7] == 0
-        ):
-            raise UnsafePickle(f"refusing dtype state {show(state)}: only plain numeric dtypes are read")
-        self.order = state[1]
-
-    def resolve(self) -> np.dtype:
-        dtype = np.dtype(self.spec)
-        return dtype.newbyteorder(self.order) if self.order in "<>" else dtype
-
-
-class _ArrayBuilder:
-    """What ``_reconstruct`` returns: the pickled state ``(1, shape, dtype, fortran, raw bytes)`` is checked and
-    turned into an array here, so numpy's own ``__setstate__`` never sees data from the file."""
-
-    array: np.ndarray | None = None
-
-    def __setstate__(self, state: object) -> None:
-        if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1):
-            raise UnsafePickle(f"refusing array state of unexpected form {type(state).__name__}")
-        _, shape, dtype, fortran, raw = state
-        if not isinstance(dtype, _DType) or not isinstance(raw, bytes) or not isinstance(fortran, bool):
-            raise UnsafePickle("refusing an array whose data is not raw bytes of a plain numeric dtype")
-        if not (isinstance(shape, tuple) and len(shape) <= 8 and all(type(d) is int and d >= 0 for d in shape)):
-            raise UnsafePickle(f"refusing an array of shape {show(shape)}")
-        resolved = dtype.resolve()
-        if math.prod(shape) * resolved.itemsize != len(raw):
-            raise UnsafePickle(f"array of shape {shape} and dtype {resolved} does not match its {len(raw)} data bytes")
-        self.array = np.frombuffer(raw, dtype=resolved).reshape(shape, order="F" if fortran else "C").copy()
-
-
-def _reconstruct(cls: object, shape: object, typecode: object) -> _ArrayBuilder:
-    if cls is not _ArrayType or shape != (0,) or typecode != b"b":
-        raise UnsafePickle("numpy.core.multiarray._reconstruct is only read for plain numpy arrays")
-    return _ArrayBuilder()
-
-
 #: Exactly the globals of the official in-memory layout as pickled (pickletools: these three; numpy >= 2 writes
 #: numpy._core for numpy.core).
 _ALLOWED: dict[tuple[str, str], object] = {
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy", "ndarray"): _ArrayType,
-    ("numpy", "dtype"): _DType,
+    key: value for key, value in safe_pickle.NUMPY_GLOBALS.items() if key[1] != "scalar"
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            allowed = ", ".join(f"{m}.{n}" for m, n in _ALLOWED)
-            raise UnsafePickle(
-                f"refusing to unpickle global {module}.{name}: a NAS-Bench-101 records pickle may reference only "
-                f"{allowed}"
-            ) from None
-
-
-#: Objects visited (every dict key and value, list and tuple item, shared ones once per reference) at most: the
-#: full official data (423k modules, 4 budgets, 3 repeats) is about 10**8.
-MAX_NODES = 1 << 27
-_PLAIN = (str, bytes, bool, int, float, type(None))
-
-
-class _Resolver:
-    """Replaces every array builder of an unpickled object by its array; anything but dicts, lists, tuples,
-    strings, numbers, None and arrays is refused. Containers are memoised by id, so an object the pickle shares
-    is rebuilt once and stays shared (a tree rebuild of ``a = [a, a]`` nested n deep takes 2**n steps); the
-    visits are counted against ``max_nodes``."""
-
-    def __init__(self, max_nodes: int) -> None:
-        self.max_nodes = max_nodes
-        self.visited = 0
-        self.done: dict[int, Any] = {}  # id of an original (all stay alive under the root) -> its rebuilt object
-
-    def __call__(self, obj: Any, depth: int = 0) -> Any:
-        self.visited += 1
-        if self.visited > self.max_nodes:
-            raise UnsafePickle(
-                f"refusing a pickle of more than {self.max_nodes:,} objects (counting shared ones per reference); "
-                "raise max_nodes for a larger file"
-            )
-        if isinstance(obj, _PLAIN):
-            return obj
-        if depth > 32:
-            raise UnsafePickle("refusing a pickle nested deeper than 32 levels")
-        key = id(obj)
-        if key in self.done:
-            return self.done[key]
-        if isinstance(obj, _ArrayBuilder):
-            if obj.array is None:
-                raise UnsafePickle("an array in the pickle has no data")
-            out: Any = obj.array
-        elif isinstance(obj, dict):
-            out = {self(k, depth + 1): self(v, depth + 1) for k, v in obj.items()}
-        elif isinstance(obj, list):
-            out = [self(v, depth + 1) for v in obj]
-        elif isinstance(obj, tuple):
-            out = tuple(self(v, depth + 1) for v in obj)
-        else:
-            raise UnsafePickle(
-                f"refusing a {type(obj).__name__} object in the pickle: the records layout holds only dicts, lists, "
-                "tuples, strings, numbers, None and plain numeric arrays"
-            )
-        self.done[key] = out
-        return out
-
-
-def load_records_pickle(path: str | os.PathLike[str], *, max_bytes: int = 1 << 30, max_nodes: int = MAX_NODES) -> Any:
+def load_records_pickle(
+    path: str | os.PathLike[str], *, max_bytes: int = 1 << 30, max_nodes: int = safe_pickle.MAX_NODES
+) -> Any:
     """The object of a pickle of the official in-memory layout, read with the restricted unpickler (no file over
     ``max_bytes`` is read, no object graph of over ``max_nodes`` references is walked)."""
     path = Path(path)
     data = read_bounded(path, max_bytes)
     try:
-        return _Resolver(max_nodes)(_RestrictedUnpickler(io.BytesIO(data)).load())
-    except UnsafePickle as exc:
-        raise UnsafePickle(f"{path}: {exc}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise StoreError(f"{path} is not a readable pickle: {type(exc).__name__}: {exc}") from None
+        return safe_pickle.load(data, _ALLOWED, "a NAS-Bench-101 records pickle", max_nodes=max_nodes)
+    except StoreError as exc:  # UnsafePickle included
+        raise type(exc)(f"{path}: {exc}") from None
 
 
 def read_official_records(
     path: str | os.PathLike[str],
     *,
     max_bytes: int = 1 << 30,
-    max_nodes: int = MAX_NODES,
+    max_nodes: int = safe_pickle.MAX_NODES,
     max_repeats: int = MAX_REPEATS,
 ) -> StoreData:
     """Read a pickle of the official API's in-memory layout: ``{module_hash: (fixed_statistics,
