@@ -70,6 +70,11 @@ class Benchmark(Protocol):
     ) -> dict[str, np.ndarray]: ...
 
 
+def _plain(arch: object) -> bool:
+    """A tuple of Python ints: the form a dict lookup may answer directly ((1.0, True) hashes like (1, 1))."""
+    return type(arch) is tuple and all(type(v) is int for v in arch)
+
+
 class TabularBenchmark:
     """Answers queries from a store loaded into memory: a query is a dict lookup and an array read.
 
@@ -148,10 +153,10 @@ class TabularBenchmark:
         return list(self._archs)
 
     def _row(self, arch: object) -> int:
-        try:
-            return self._rows[arch]  # type: ignore[index]  (rows of an iso_shared store are canonical: checked)
-        except (KeyError, TypeError):
-            pass
+        if _plain(arch):  # rows of an iso_shared store are canonical: checked below
+            row = self._rows.get(arch)  # type: ignore[call-overload]
+            if row is not None:
+                return row
         valid = self.space.validate(arch)
         key = self.space.canonical(valid) if self.iso_shared else valid
         try:
@@ -231,7 +236,7 @@ class TabularBenchmark:
                 self._row(tuple(archs[int(np.argmax(rows < 0))].tolist()))  # raises with a clear message
             return rows
         get = self._rows.get
-        rows_list = [get(a) if type(a) is tuple else None for a in archs]
+        rows_list = [get(a) if _plain(a) else None for a in archs]
         if None in rows_list:
             rows_list = [r if r is not None else self._row(a) for r, a in zip(rows_list, archs, strict=True)]
         return np.asarray(rows_list, dtype=np.int64)

@@ -20,6 +20,10 @@ from nasbench.errors import InvalidQuery, MissingResult, UnknownMetric
 from nasbench.spaces.base import Arch
 from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy, Trial
 
+#: Bounds of one run: every run ends, and its trajectory fits in memory (a million trials is ~100 MB of JSON).
+MAX_EVALUATIONS = 1_000_000
+MAX_WORKERS = 10_000
+
 
 def default_noise(bench: Benchmark) -> Literal["mean", "sample"]:
     """The store's default (``defaults["noise"]``), else ``"sample"`` when the benchmark has named training seeds
@@ -88,10 +92,26 @@ class Budget:
     def __post_init__(self) -> None:
         if self.evaluations is None and self.time_s is None:
             raise InvalidQuery("a budget needs a number of evaluations, a simulated time, or both")
-        if self.evaluations is not None and self.evaluations < 1:
-            raise InvalidQuery(f"the evaluation budget must be >= 1, got {self.evaluations}")
-        if self.time_s is not None and not self.time_s > 0:
-            raise InvalidQuery(f"the time budget must be > 0 seconds, got {self.time_s}")
+        if self.evaluations is not None and not (
+            _is_int(self.evaluations) and 1 <= self.evaluations <= MAX_EVALUATIONS
+        ):
+            raise InvalidQuery(
+                f"the evaluation budget is an integer in 1..{MAX_EVALUATIONS:,}, got {self.evaluations!r}"
+            )
+        if self.time_s is not None and not (
+            isinstance(self.time_s, (int, float)) and not isinstance(self.time_s, bool) and 0 < self.time_s < math.inf
+        ):
+            raise InvalidQuery(f"the time budget is a finite number of seconds > 0, got {self.time_s!r}")
+
+    @property
+    def max_evaluations(self) -> int:
+        """The evaluations a run may make at most: a time budget alone is bounded too (a store whose epochs cost
+        nothing would otherwise never end)."""
+        return self.evaluations if self.evaluations is not None else MAX_EVALUATIONS
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 @dataclass
@@ -135,8 +155,10 @@ def run_search(
     label: str | None = None,
 ) -> Trajectory:
     """Run ``strategy`` (configured, not set up) once under ``seed``; same inputs give the same trajectory."""
-    if workers < 1:
-        raise InvalidQuery(f"workers must be >= 1, got {workers}")
+    if not (_is_int(workers) and 1 <= workers <= MAX_WORKERS):
+        raise InvalidQuery(f"workers is an integer in 1..{MAX_WORKERS:,}, got {workers!r}")
+    if not (_is_int(seed) and 0 <= seed < 2**63):
+        raise InvalidQuery(f"seed is an integer >= 0, got {seed!r}")
     protocol = protocol.resolved(bench)
     if getattr(strategy, "multi_fidelity", False) and len(bench.epochs) < 2:
         raise InvalidQuery(
@@ -176,7 +198,7 @@ def run_search(
     wall_start = time.perf_counter()
 
     def may_launch() -> bool:
-        if budget.evaluations is not None and len(trials) >= budget.evaluations:
+        if len(trials) >= budget.max_evaluations:
             return False
         return budget.time_s is None or clock < budget.time_s
 

@@ -4,6 +4,7 @@ imports what another needs; third-party strategies register through the entry-po
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 from importlib.metadata import entry_points
@@ -11,6 +12,7 @@ from typing import Any
 
 from nasbench.errors import NasbenchError
 from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy, Trial
+from nasbench.strategies.hyperparameters import InvalidHyperparameter, check_params
 
 BUILTIN: dict[str, str] = {
     "random_search": "nasbench.strategies.random_search:RandomSearch",
@@ -47,25 +49,22 @@ def _plugins() -> dict[str, str]:
 def strategy_class(name: str) -> type[Strategy]:
     known = registry()
     if name not in known:
-        raise UnknownStrategy(f"unknown strategy {name!r}; known: {', '.join(known)}")
+        close = difflib.get_close_matches(str(name), known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UnknownStrategy(f"unknown strategy {name!r}; {hint}known: {', '.join(known)}")
     module, _, attr = known[name].partition(":")
     return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
 
 def make_strategy(name: str, **params: Any) -> Strategy:
-    """A configured (not yet set up) strategy; unknown hyperparameters are a clear error."""
+    """A configured (not yet set up) strategy; unknown hyperparameters and bad values are clear errors."""
     cls = strategy_class(name)
-    allowed = cls._param_names()
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise UnknownStrategy(
-            f"strategy {name!r} has no hyperparameter(s) {unknown}; it takes: {', '.join(allowed) or 'none'}"
-        )
-    return cls(**params)
+    return cls(**check_params(name, cls, params))
 
 
 __all__ = [
     "Feedback",
+    "InvalidHyperparameter",
     "Proposal",
     "SearchContext",
     "Strategy",

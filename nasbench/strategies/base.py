@@ -72,6 +72,9 @@ class Strategy:
     multi_fidelity: ClassVar[bool] = False  # True when it proposes several epochs and needs a multi-epoch store
     #: capabilities of nasbench.spaces.base the strategy needs from the space (e.g. ("progressive",))
     requires: ClassVar[tuple[str, ...]] = ()
+    #: hyperparameter ranges and allowed strings beyond what the constructor's annotations say (see hyperparameters)
+    ranges: ClassVar[dict[str, str]] = {}
+    options: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def setup(self, context: SearchContext, rng: np.random.Generator) -> None:
         for capability in self.requires:

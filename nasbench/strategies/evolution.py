@@ -4,6 +4,7 @@ member dies, not the worst)."""
 from __future__ import annotations
 
 from collections import deque
+from typing import ClassVar
 
 from nasbench.spaces.base import Arch
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
@@ -15,6 +16,7 @@ class RegularizedEvolution(Strategy):
     uniform samples; with several workers, children are bred from the population as it stands."""
 
     name = "regularized_evolution"
+    ranges: ClassVar[dict[str, str]] = {"population_size": "[2, 100000]", "sample_size": "[1, 100000]"}
 
     def __init__(self, population_size: int = 10, sample_size: int = 3) -> None:
         self.population_size = population_size

@@ -8,6 +8,7 @@ epochs.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from nasbench.spaces.base import Arch
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
@@ -122,6 +123,7 @@ class SuccessiveHalving(_Brackets):
     until the budget ends."""
 
     name = "successive_halving"
+    ranges: ClassVar[dict[str, str]] = {"eta": "(1, 1000]"}
 
     def __init__(
         self, eta: float = 3, min_epoch: int | None = None, max_epoch: int | None = None, num_configs: int | None = None
@@ -140,6 +142,7 @@ class Hyperband(_Brackets):
     archs at rung s_max - s."""
 
     name = "hyperband"
+    ranges: ClassVar[dict[str, str]] = {"eta": "(1, 1000]"}
 
     def __init__(self, eta: float = 3, min_epoch: int | None = None, max_epoch: int | None = None) -> None:
         self.eta = eta

@@ -7,6 +7,8 @@ from a fresh random arch. Archs already evaluated are not evaluated again (their
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from nasbench.spaces.base import Arch
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
@@ -16,6 +18,7 @@ class LocalSearch(Strategy):
     neighbourhood (White et al. evaluate the whole neighbourhood: default False)."""
 
     name = "local_search"
+    ranges: ClassVar[dict[str, str]] = {"num_init": "[1, 10000]"}  # the first batch is drawn up front: bounded
 
     def __init__(self, num_init: int = 10, first_improvement: bool = False) -> None:
         self.num_init = num_init

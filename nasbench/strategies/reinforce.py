@@ -3,6 +3,8 @@ of the NAS-Bench-201 paper. The policy's logits are trained with Adam (scale-fre
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from nasbench.strategies._common import is_valid
@@ -18,6 +20,7 @@ class Reinforce(Strategy):
     again, so every proposal is valid."""
 
     name = "reinforce"
+    ranges: ClassVar[dict[str, str]] = {"learning_rate": "(0, 100]", "baseline_decay": "[0, 1)"}
 
     def __init__(self, learning_rate: float = 0.05, baseline_decay: float = 0.9) -> None:
         self.learning_rate = learning_rate
