@@ -44,11 +44,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except NasbenchError as exc:
-        print(f"nasbench {args.command}: error: {exc}", file=sys.stderr)
+        print(f"nasbench {args.command}: error: {_cut(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"nasbench {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _cut(message: str, limit: int = 600) -> str:
+    """One readable line: a message quoting a huge input is cut in the middle."""
+    message = " ".join(message.split("\n"))
+    if len(message) <= limit:
+        return message
+    return f"{message[: limit - 200]} ...[{len(message) - limit:,} characters cut]... {message[-200:]}"
 
 
 if __name__ == "__main__":

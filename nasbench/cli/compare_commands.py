@@ -11,6 +11,7 @@ from nasbench.oneshot import METHODS as ONESHOT_METHODS
 from nasbench.spaces.base import Enumerable
 
 DEFAULT_STRATEGIES = "random_search,regularized_evolution,local_search,reinforce"
+MAX_SEEDS = 100_000
 
 
 def register(subparsers: Any) -> None:
@@ -69,8 +70,14 @@ def run_compare(args: argparse.Namespace) -> int:
     from nasbench.runner.experiment import Experiment, StrategySpec, run_experiment
     from nasbench.runner.simulate import Budget, Protocol, default_noise
 
-    if args.seeds < 1:
-        raise InvalidQuery(f"--seeds must be >= 1, got {args.seeds}")
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        raise InvalidQuery(f"--seeds must be in 1..{MAX_SEEDS:,}, got {args.seeds}")
+    if args.first_seed < 0:
+        raise InvalidQuery(f"--first-seed must be >= 0, got {args.first_seed}")
+    if args.processes is not None and args.processes < 1:
+        raise InvalidQuery(f"--processes must be >= 1, got {args.processes}")
+    if args.workers < 1:
+        raise InvalidQuery(f"--workers must be >= 1, got {args.workers}")
     texts = [text.strip() for text in args.strategies.split(",") if text.strip()]
     oneshot = [text for text in texts if text.split(":")[0] in ONESHOT_METHODS]
     if oneshot:

@@ -185,9 +185,16 @@ def parse_arch(space: Any, text: str) -> Any:
     try:
         return space.validate(text)
     except InvalidArchitecture as exc:
-        parts = text.split(",")
-        if len(parts) < 2 or not all(p.strip().lstrip("-").isdigit() for p in parts):
-            raise exc from None  # not integers: the space's own message says what is wrong with the string
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) < 2 or "|" in text:
+            raise exc from None  # not a list of decisions: the space's own message says what is wrong with the string
+    bad = next((i for i, p in enumerate(parts) if not p.lstrip("-").isdigit()), None)
+    if bad is not None:
+        raise InvalidArchitecture(
+            f"{text!r} reads as {len(parts)} comma-separated decisions, but decision {bad} is {parts[bad]!r}: each is "
+            f"an integer (the {space.name} space has {len(space.choices)} decisions, with "
+            f"{', '.join(map(str, space.choices))} choices)"
+        )
     return space.validate(tuple(int(p) for p in parts))
 
 

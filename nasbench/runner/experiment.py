@@ -23,6 +23,7 @@ from nasbench.benchmark import Benchmark, TabularBenchmark
 from nasbench.errors import InvalidQuery, NasbenchError
 from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
 from nasbench.strategies import make_strategy
+from nasbench.workers import watch_parent
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,23 @@ class Experiment:
     charge_overhead: bool = False
     hybrid: bool = False  # answer cells the table lacks from a surrogate fitted on it (saved in DIR/surrogate)
 
+    def __post_init__(self) -> None:
+        """Refuse a comparison that cannot run as asked, before any folder is made."""
+        from nasbench.runner.simulate import MAX_WORKERS
+
+        if not self.strategies:
+            raise InvalidQuery("a comparison needs at least one strategy")
+        labels = [s.label for s in self.strategies]
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise InvalidQuery(f"strategies repeat: {repeated}; give each (name, hyperparameters) once")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise InvalidQuery(f"seeds must be a non-empty list of distinct integers, got {_cut(self.seeds)}")
+        if any(not _is_count(s, 0, 2**63 - 1) for s in self.seeds):
+            raise InvalidQuery(f"seeds are integers >= 0, got {_cut(self.seeds)}")
+        if not _is_count(self.workers, 1, MAX_WORKERS):
+            raise InvalidQuery(f"workers is an integer in 1..{MAX_WORKERS:,}, got {self.workers!r}")
+
     def to_json(self, bench: Benchmark, sha256: str) -> dict[str, Any]:
         """The whole config of ``DIR/experiment.json``; ``sha256`` is the store's digest (computed once)."""
         protocol = self.protocol.resolved(bench)
@@ -107,6 +125,16 @@ class Experiment:
             "optimum": optimum,
             "time_unit": "s" if "train_time_s" in bench.metrics else "evaluation",
         }
+
+
+def _is_count(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _cut(values: Sequence[Any], keep: int = 8) -> str:
+    """A list for a message, cut after a few items."""
+    items = list(values)
+    return str(items[:keep])[:-1] + f", ... ({len(items)} in all)]" if len(items) > keep else str(items)
 
 
 def check_strategies(specs: Sequence[StrategySpec], bench: Benchmark) -> None:
@@ -146,6 +174,8 @@ def run_experiment(
     """Run every (strategy, seed) not yet in ``out_dir``; return the directory. ``table``: the store, already
     opened by the caller (it is opened and hashed once per comparison)."""
     out = Path(out_dir)
+    if processes is not None and not _is_count(processes, 1, 4096):
+        raise InvalidQuery(f"processes is an integer in 1..4096 (or None: all cores), got {processes!r}")
     if table is None:
         table = TabularBenchmark.open(experiment.store)
     check_strategies(experiment.strategies, table)
@@ -266,7 +296,9 @@ def _execute(
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")  # no fork: safe beside threads, same behaviour on every OS
-        with ProcessPoolExecutor(max_workers=min(processes, len(args)), mp_context=ctx) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(processes, len(args)), mp_context=ctx, initializer=watch_parent
+        ) as pool:
             futures = [pool.submit(run_chunk, *a) for a in args]
             for future in as_completed(futures):
                 yield future.result()

@@ -269,6 +269,8 @@ def read_store(path: str | os.PathLike[str]) -> StoreData:
     import h5py
 
     path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder; a store is one .h5 file (e.g. {path}/NAME.h5)")
     if not path.is_file():
         raise StoreError(f"no store at {path}: the file does not exist")
     try:

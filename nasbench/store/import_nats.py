@@ -190,7 +190,9 @@ def _read_all(
     else:
         from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(max_workers=workers)
+        from nasbench.workers import watch_parent
+
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=watch_parent)
         results = pool.map(_read_arch_file, jobs, chunksize=32)
     try:
         for done, record in enumerate(results, start=1):

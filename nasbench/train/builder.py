@@ -85,6 +85,9 @@ class BuildSummary:
 def _init_worker(threads: int) -> None:
     import torch
 
+    from nasbench.workers import watch_parent
+
+    watch_parent()
     torch.set_num_threads(threads)
 
 
