@@ -52,7 +52,8 @@ def test_a_second_process_on_the_same_folder_is_refused(full_store, tmp_path, ca
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 def test_killing_the_parent_of_a_comparison_leaves_no_worker(full_store, tmp_path):
     out = tmp_path / "cmp"
-    cmd = [sys.executable, "-c", "import sys; from nasbench.cli import main; sys.exit(main())", "compare", str(full_store), "--out", str(out), "--seeds", "400",
+    cli = "import sys; from nasbench.cli import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", cli, "compare", str(full_store), "--out", str(out), "--seeds", "400",
            "--budget", "150", "--processes", "2", "--strategies", "local_search,regularized_evolution",
            "--no-report"]  # fmt: skip
     parent = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
