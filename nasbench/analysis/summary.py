@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,10 +163,22 @@ def _final(t: Trajectory) -> float:
 
 
 def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = ALPHA) -> Analysis:
+    notes: list[str] = []
+    empty = Counter(t.strategy for t in runs if not t.incumbent_score)
+    if empty:
+        runs = [t for t in runs if t.incumbent_score]
+        counts = ", ".join(f"{label}: {n}" for label, n in empty.items())
+        if not runs:
+            from nasbench.runner.experiment import ResultsError
+
+            raise ResultsError(
+                f"no run finished an evaluation ({counts}): the budget {config.get('budget')} ends before the first "
+                "result arrives; give a larger budget"
+            )
+        notes.append(f"runs that finished no evaluation within the budget are left out ({counts})")
     grouped = group_runs(config, runs)
     labels = [label for label, by_seed in grouped.items() if by_seed]
     missing = [label for label, by_seed in grouped.items() if not by_seed]
-    notes: list[str] = []
     if missing:
         notes.append(f"no runs yet for: {', '.join(missing)}")
     opt = config.get("optimum")
