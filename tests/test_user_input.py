@@ -143,3 +143,12 @@ def test_a_report_over_runs_that_finished_nothing_says_so(full_store, tmp_path, 
     assert code == 2
     err = capsys.readouterr().err
     assert "no run finished an evaluation (random_search: 2)" in err and "Traceback" not in err
+
+
+def test_strategies_lists_hyperparameters_and_needs(capsys):
+    assert main(["strategies"]) == 0
+    out = capsys.readouterr().out
+    assert "population_size: int in [2, 100000] (default 10)" in out
+    assert "hyperband  (nasbench.strategies.hyperband:Hyperband)  needs: several epochs (multi-fidelity)" in out
+    assert main(["strategies", "pnas"]) == 0 and "needs: progressive" in capsys.readouterr().out
+    assert main(["strategies", "bananaz"]) == 2 and "did you mean 'bananas'" in capsys.readouterr().err

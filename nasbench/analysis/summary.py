@@ -164,18 +164,14 @@ def _final(t: Trajectory) -> float:
 
 def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = ALPHA) -> Analysis:
     notes: list[str] = []
-    empty = Counter(t.strategy for t in runs if not t.incumbent_score)
-    if empty:
-        runs = [t for t in runs if t.incumbent_score]
-        counts = ", ".join(f"{label}: {n}" for label, n in empty.items())
-        if not runs:
-            from nasbench.runner.experiment import ResultsError
+    if runs and not any(t.incumbent_score for t in runs):  # some empty runs are fine (they rank last); all are not
+        from nasbench.runner.experiment import ResultsError
 
-            raise ResultsError(
-                f"no run finished an evaluation ({counts}): the budget {config.get('budget')} ends before the first "
-                "result arrives; give a larger budget"
-            )
-        notes.append(f"runs that finished no evaluation within the budget are left out ({counts})")
+        counts = ", ".join(f"{label}: {n}" for label, n in Counter(t.strategy for t in runs).items())
+        raise ResultsError(
+            f"no run finished an evaluation ({counts}): the budget {config.get('budget')} ends before the first "
+            "result arrives; give a larger budget"
+        )
     grouped = group_runs(config, runs)
     labels = [label for label, by_seed in grouped.items() if by_seed]
     missing = [label for label, by_seed in grouped.items() if not by_seed]

@@ -63,6 +63,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a results directory holding another experiment")
     p.add_argument("--no-report", action="store_true", help="do not write the report after the runs")
     p.set_defaults(run=run_compare)
+    s = subparsers.add_parser(
+        "strategies",
+        help="list the search strategies, their hyperparameters and what they need",
+        description="Every strategy `nasbench compare --strategies` takes (built-in and installed plug-ins), with "
+        "its hyperparameters (type, allowed values, default) and what it needs from a benchmark.",
+    )
+    s.add_argument("names", nargs="*", help="only these strategies (default: all)")
+    s.set_defaults(run=run_strategies)
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -174,3 +182,16 @@ class _Bar:
 
 def _progress_bar(desc: str) -> _Bar:
     return _Bar(desc)
+
+
+def run_strategies(args: argparse.Namespace) -> int:
+    from nasbench.strategies import registry, strategy_class
+    from nasbench.strategies.hyperparameters import declared
+
+    for name in args.names or list(registry()):
+        cls = strategy_class(name)
+        needs = [*cls.requires, *(["several epochs (multi-fidelity)"] if cls.multi_fidelity else [])]
+        print(f"{name}  ({registry()[name]}){'  needs: ' + ', '.join(needs) if needs else ''}")
+        for param in declared(cls):
+            print(f"    {param.describe()}")
+    return 0
