@@ -196,3 +196,40 @@ def test_non_integer_seeds_in_a_file_are_a_store_error(store):
         del f.attrs["digest"]
     with pytest.raises(StoreError, match="seeds must be a list of integers"):
         read_store(store)
+
+
+# ---- tables ---------------------------------------------------------------------------------------------------
+
+ARCH = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "empty.csv is not a readable CSV table"),
+        ("garbage.csv", b"\x00\x01garbage\xff\xfe\n\x00", "garbage.csv is not a readable CSV table"),
+        ("inf.csv", f"arch,v\n{ARCH},inf\n".encode(), "inf.csv, line 2: column 'v' holds inf, not a finite number"),
+        ("nan.csv", f"arch,v\n{ARCH},nan\n".encode(), "nan.csv, line 2: column 'v' holds 'nan'"),
+        ("bad.parquet", b"PAR1", "bad.parquet is not a readable parquet table"),
+    ],
+)
+def test_broken_tables_are_typed_errors_naming_file_and_line(tmp_path, capsys, name, content, message):
+    from nasbench.cli import main
+
+    (tmp_path / name).write_bytes(content)
+    out = tmp_path / "out.h5"
+    assert main(["import", "table", str(tmp_path / name), "--out", str(out), "--dataset", "x",
+                 "--map", "v=val_acc@1"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_an_empty_cell_is_a_missing_result(tmp_path):
+    from nasbench.store.import_table import TableSpec, import_table
+
+    other = "|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    (tmp_path / "t.csv").write_text(f"arch,v,w\n{ARCH},0.5,\n{other},0.6,0.7\n")
+    spec = TableSpec.from_mappings(["v=val_acc@1", "w=test_acc@1"], dataset="x")
+    data = import_table(tmp_path / "t.csv", spec)
+    assert np.isnan(data.metrics["test_acc"]).sum() == 1

@@ -124,11 +124,19 @@ def read_table(path: str | os.PathLike[str]) -> Any:
     path = Path(path)
     if not path.is_file():
         raise ImportSpecError(f"no table at {path}")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if path.suffix.lower() in (".csv", ".txt", ".gz"):
-        return pd.read_csv(path)
-    raise ImportSpecError(f"{path}: unknown table format {path.suffix!r}; use .csv or .parquet")
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
+        raise ImportSpecError(f"{path}: unknown table format {path.suffix!r}; use .csv or .parquet")
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        # Only an empty cell is a missing result: a literal "nan" in a published table is refused, not guessed at.
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except ImportError:
+        raise
+    except Exception as exc:  # pandas and pyarrow raise many types for a file that is not a table
+        kind = "parquet" if suffix in (".parquet", ".pq") else "CSV"
+        raise ImportSpecError(f"{path} is not a readable {kind} table: {type(exc).__name__}: {exc}") from None
 
 
 def import_table(path: str | os.PathLike[str], spec: TableSpec) -> StoreData:
@@ -224,9 +232,15 @@ def _numeric(frame: Any, column: str, path: object) -> np.ndarray:
     if bad.any():
         line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
         raise ImportSpecError(
-            f"{path}, line {line}: column {column!r} holds {frame[column].iloc[line - 2]!r}, not a number"
+            f"{path}, line {line}: column {column!r} holds {frame[column].iloc[line - 2]!r}, not a number "
+            "(leave a cell empty for a missing result)"
         )
-    return values.to_numpy(dtype=np.float64)
+    out = values.to_numpy(dtype=np.float64)
+    infinite = np.isinf(out)
+    if infinite.any():
+        line = int(np.flatnonzero(infinite)[0]) + 2
+        raise ImportSpecError(f"{path}, line {line}: column {column!r} holds {out[line - 2]}, not a finite number")
+    return out
 
 
 def _to_fraction(values: np.ndarray, column: str, percent: bool) -> np.ndarray:
