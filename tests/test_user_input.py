@@ -152,3 +152,17 @@ def test_strategies_lists_hyperparameters_and_needs(capsys):
     assert "hyperband  (nasbench.strategies.hyperband:Hyperband)  needs: several epochs (multi-fidelity)" in out
     assert main(["strategies", "pnas"]) == 0 and "needs: progressive" in capsys.readouterr().out
     assert main(["strategies", "bananaz"]) == 2 and "did you mean 'bananas'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (["--param", "alpha=abc"], "alpha='abc' is not allowed; it takes a finite number"),
+        (["--param", "alpha=-1"], "'ridge' cannot be fitted as configured"),
+    ],
+)
+def test_surrogate_parameters_are_checked_before_anything_is_written(small_store, tmp_path, capsys, params, message):
+    out = tmp_path / "sur"
+    args = ["surrogate", "fit", str(small_store), "--metric", "val_acc", "--epoch", "4", "--model", "ridge"]
+    assert main([*args, "--out", str(out), *params]) == 2
+    assert message in capsys.readouterr().err and not out.exists()

@@ -123,7 +123,10 @@ class Surrogate:
                 f"{self.model_name} needs at least {need} training points with a finite target, got {len(y)}"
                 + (f" ({self.n_dropped_} NaN targets dropped)" if self.n_dropped_ else "")
             )
-        self.model.fit(self.featurize(ops), y)
+        try:
+            self.model.fit(self.featurize(ops), y)
+        except (ValueError, TypeError) as exc:  # e.g. scikit-learn's InvalidParameterError for a bad --param
+            raise InvalidQuery(f"surrogate model {self.model_name!r} cannot be fitted as configured: {exc}") from None
         self.n_train_ = len(y)
         self.train_hash_ = training_hash(ops, y)
         self._train = (ops.astype(_arch_dtype(self.space)), y)
