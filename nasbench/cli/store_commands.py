@@ -144,6 +144,7 @@ def run_info(args: argparse.Namespace) -> int:
         "static": sorted(data.static),
         "protocol": data.protocol,
         "provenance": data.provenance,
+        "digest": data.digest,
     }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -165,6 +166,8 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"static    {', '.join(sorted(data.static)) or '-'}")
     print(f"protocol  {json.dumps(data.protocol, sort_keys=True)}")
     print(f"source    {json.dumps(data.provenance, sort_keys=True)}")
+    checked = f"{data.digest[:19]}... (checked on open)" if data.digest else "none (written before stores had one)"
+    print(f"digest    {checked}")
     defaults = bench.defaults
     shown = {defaults.get("search_metric"): defaults.get("search_epoch"), defaults.get("score_metric"): None}
     shown.update({defaults.get("score_metric"): defaults.get("score_epoch")})

@@ -94,6 +94,7 @@ class StoreData:
     iso_shared: bool = False
     directions: dict[str, str] = field(default_factory=dict)  # metric -> "max" | "min"; defaults from the name
     defaults: dict[str, Any] = field(default_factory=dict)  # the store's default protocol (PROTOCOL_KEYS)
+    digest: str | None = None  # read: the digest the file was checked against (None: written before digests)
 
     def validate(self) -> StoreData:
         """Check every invariant of the schema; raise :class:`StoreError` naming the first violation. Fills
@@ -347,7 +348,9 @@ def _read_open_file(f: Any, path: Path) -> StoreData:
             f"{path} is damaged: its content does not match the digest it was written with (a changed or flipped "
             "byte); re-import or rebuild it"
         )
-    return _store_data(attrs, arrays, path)
+    data = _store_data(attrs, arrays, path)
+    data.digest = None if stored is None else str(stored)
+    return data
 
 
 def _store_data(attrs: dict[str, Any], arrays: dict[str, tuple[np.ndarray, dict[str, Any]]], path: Path) -> StoreData:
