@@ -57,8 +57,13 @@ def test_a_scalar_whose_bytes_do_not_fit_its_dtype_is_refused(tmp_path):
 
 
 def test_a_bz2_bomb_is_refused_without_expanding_it(tmp_path):
+    # A valid pickle of one 200 MB bytes object, in a few hundred bytes (1 GiB this way grew the importer to 2 GB)
+    size = 200 << 20
+    compressor = bz2.BZ2Compressor(9)
+    parts = [compressor.compress(b"\x80\x04\x8e" + size.to_bytes(8, "little"))]
+    parts += [compressor.compress(b"\0" * (1 << 20)) for _ in range(size >> 20)]
     path = tmp_path / "bomb.pickle.pbz2"
-    path.write_bytes(bz2.compress(b"\0" * (200 << 20)))  # 200 MB of zeros in a few hundred bytes
+    path.write_bytes(b"".join([*parts, compressor.compress(b"."), compressor.flush()]))
     assert path.stat().st_size < 4096
     with pytest.raises(StoreError, match="decompresses to more than"):
         load_pickle_bz2(path, max_bytes=8 << 20)
