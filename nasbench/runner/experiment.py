@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from nasbench.atomic import atomic_write_text, sha256_file
 from nasbench.benchmark import Benchmark, TabularBenchmark
 from nasbench.errors import InvalidQuery, NasbenchError
 from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
-from nasbench.strategies import make_strategy
+from nasbench.strategies import Strategy, make_strategy, strategy_path
 from nasbench.workers import watch_parent
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,31 @@ class StrategySpec:
         return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.params.items()))])
 
     @classmethod
+    def of(cls, strategy: str | type[Strategy] | Strategy | StrategySpec) -> StrategySpec:
+        """A spec from what a user holds: a spec text (see :meth:`parse`), a Strategy class, or a configured
+        instance (its hyperparameters are read back with ``get_params``)."""
+        if isinstance(strategy, StrategySpec):
+            return strategy
+        if isinstance(strategy, str):
+            return cls.parse(strategy)
+        if isinstance(strategy, type) and issubclass(strategy, Strategy):
+            return cls(strategy_path(strategy), {})
+        if isinstance(strategy, Strategy):
+            spec = cls(strategy_path(type(strategy)), strategy.get_params())
+            make_strategy(spec.name, **spec.params)  # its hyperparameters must pass the same checks
+            return spec
+        raise ResultsError(
+            f"a strategy is a name, a spec text, a Strategy class or instance, got {type(strategy).__name__}"
+        )
+
+    @classmethod
     def parse(cls, text: str) -> StrategySpec:
-        """``name`` or ``name:key=value:key=value`` (values parsed as JSON when they can be)."""
-        name, *items = text.strip().split(":")
+        """``name``, ``package.module:Class`` (an importable strategy class, registered or not), each optionally
+        followed by ``:key=value:key=value`` (values parsed as JSON when they can be)."""
+        parts = text.strip().split(":")
+        if len(parts) >= 2 and "=" not in parts[1] and parts[1]:  # module:Class
+            parts = [f"{parts[0]}:{parts[1]}", *parts[2:]]
+        name, *items = parts
         params: dict[str, Any] = {}
         for item in items:
             key, sep, value = item.partition("=")
@@ -71,19 +94,32 @@ class StrategySpec:
 
 @dataclass(frozen=True)
 class Experiment:
+    """A comparison. ``store``: a store path, or a TabularBenchmark opened from one; ``strategies``: names, spec
+    texts (``bananas:k=5``, ``mymod:MyStrategy:x=1``), Strategy classes or configured instances, or
+    :class:`StrategySpec`; ``seeds``: any sequence of distinct integers >= 0 (e.g. ``range(100)``)."""
+
     store: str
     strategies: tuple[StrategySpec, ...]
     seeds: tuple[int, ...]
-    protocol: Protocol
-    budget: Budget
+    protocol: Protocol = field(default_factory=Protocol)
+    budget: Budget = field(default_factory=lambda: Budget(evaluations=150))
     workers: int = 1
     charge_overhead: bool = False
     hybrid: bool = False  # answer cells the table lacks from a surrogate fitted on it (saved in DIR/surrogate)
 
     def __post_init__(self) -> None:
-        """Refuse a comparison that cannot run as asked, before any folder is made."""
+        """Normalise what the user gave; refuse a comparison that cannot run as asked, before any folder is made."""
         from nasbench.runner.simulate import MAX_WORKERS
 
+        store: Any = self.store
+        if isinstance(store, TabularBenchmark):
+            if not (store.name and os.path.isfile(store.name)):
+                raise ResultsError("a comparison's benchmark is a store file: open it with TabularBenchmark.open(path)")
+            store = store.name
+        object.__setattr__(self, "store", os.fspath(store))
+        strategies = [self.strategies] if isinstance(self.strategies, (str, type, Strategy)) else self.strategies
+        object.__setattr__(self, "strategies", tuple(StrategySpec.of(s) for s in strategies))
+        object.__setattr__(self, "seeds", tuple(self.seeds))
         if not self.strategies:
             raise InvalidQuery("a comparison needs at least one strategy")
         labels = [s.label for s in self.strategies]
@@ -209,6 +245,9 @@ def _run_todo(
     if progress:
         progress(total - len(todo), total)
     processes = processes or os.cpu_count() or 1
+    if any(spec.name.startswith("__main__:") for spec in experiment.strategies):
+        log.info("a strategy is defined in __main__, which worker processes cannot import: running in-process")
+        processes = 1
     chunks = list(_chunks(todo, processes))
     finished = total - len(todo)
     _drop_torn_tail(out / RUNS_FILE)
@@ -300,8 +339,15 @@ def _execute(
             max_workers=min(processes, len(args)), mp_context=ctx, initializer=watch_parent
         ) as pool:
             futures = [pool.submit(run_chunk, *a) for a in args]
-            for future in as_completed(futures):
-                yield future.result()
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            except BrokenProcessPool:
+                raise ResultsError(
+                    "a worker process died (killed, out of memory, or it failed to start: workers re-import the "
+                    'script that called nasbench, so put a script\'s code under `if __name__ == "__main__":`, or '
+                    "pass processes=1); finished runs are kept, rerun to resume"
+                ) from None
 
 
 def _execute_ray(args: list[tuple[Experiment, StrategySpec, list[int], Path]]) -> Iterator[list[Trajectory]]:

@@ -18,6 +18,7 @@ import numpy as np
 from nasbench.benchmark import Benchmark
 from nasbench.errors import InvalidQuery, MissingResult, UnknownMetric
 from nasbench.spaces.base import Arch
+from nasbench.strategies import make_strategy
 from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy, Trial
 
 #: Bounds of one run: every run ends, and its trajectory fits in memory (a million trials is ~100 MB of JSON).
@@ -145,7 +146,7 @@ class Trajectory:
 
 def run_search(
     bench: Benchmark,
-    strategy: Strategy,
+    strategy: Strategy | type[Strategy] | str,
     *,
     protocol: Protocol,
     budget: Budget,
@@ -154,7 +155,15 @@ def run_search(
     charge_overhead: bool = False,
     label: str | None = None,
 ) -> Trajectory:
-    """Run ``strategy`` (configured, not set up) once under ``seed``; same inputs give the same trajectory."""
+    """Run ``strategy`` once under ``seed``; same inputs give the same trajectory. ``strategy``: a configured
+    (not yet set up) instance, a Strategy class (its defaults), or a spec text (``bananas:k=5``)."""
+    if isinstance(strategy, str):
+        from nasbench.runner.experiment import StrategySpec
+
+        spec = StrategySpec.parse(strategy)
+        strategy = make_strategy(spec.name, **spec.params)
+    elif isinstance(strategy, type) and issubclass(strategy, Strategy):
+        strategy = strategy()
     if not (_is_int(workers) and 1 <= workers <= MAX_WORKERS):
         raise InvalidQuery(f"workers is an integer in 1..{MAX_WORKERS:,}, got {workers!r}")
     if not (_is_int(seed) and 0 <= seed < 2**63):

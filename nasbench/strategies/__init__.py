@@ -1,6 +1,6 @@
 """Search strategies by snake_case name. Classes load lazily (``"module:Class"``), so naming a strategy never
 imports what another needs; third-party strategies register through the entry-point group
-``nasbench.strategies`` (name = "package.module:Class")."""
+``nasbench.strategies`` (name = "package.module:Class"), or are named by that import path directly."""
 
 from __future__ import annotations
 
@@ -47,13 +47,35 @@ def _plugins() -> dict[str, str]:
 
 
 def strategy_class(name: str) -> type[Strategy]:
+    """The class of a registered name, or of an import path ``package.module:Class`` (registered or not)."""
     known = registry()
+    if name not in known and ":" in name:
+        return _import_class(name)
     if name not in known:
         close = difflib.get_close_matches(str(name), known, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise UnknownStrategy(f"unknown strategy {name!r}; {hint}known: {', '.join(known)}")
     module, _, attr = known[name].partition(":")
     return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+def _import_class(path: str) -> type[Strategy]:
+    module, _, attr = path.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise UnknownStrategy(f"cannot import strategy {path!r}: {type(exc).__name__}: {exc}") from None
+    except AttributeError:
+        raise UnknownStrategy(f"cannot import strategy {path!r}: module {module!r} has no {attr!r}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise UnknownStrategy(f"{path!r} is not a strategy: a subclass of nasbench.strategies.Strategy is")
+    return cls
+
+
+def strategy_path(cls: type[Strategy]) -> str:
+    """The name a strategy class goes by: its registered name, else its import path ``module:Class``."""
+    path = f"{cls.__module__}:{cls.__qualname__}"
+    return next((name for name, target in registry().items() if target == path), path)
 
 
 def make_strategy(name: str, **params: Any) -> Strategy:
@@ -72,4 +94,5 @@ __all__ = [
     "UnknownStrategy",
     "make_strategy",
     "registry",
+    "strategy_path",
 ]

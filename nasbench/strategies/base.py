@@ -112,7 +112,8 @@ class Strategy:
     def _param_names(cls) -> list[str]:
         import inspect
 
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        return [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -89,6 +89,8 @@ def declared(cls: type) -> tuple[Hyperparameter, ...]:
     options: dict[str, tuple[str, ...]] = getattr(cls, "options", {})
     out = []
     for param in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue  # no constructor of its own (object's *args, **kwargs): no hyperparameters
         annotation = (
             param.annotation if isinstance(param.annotation, str) else getattr(param.annotation, "__name__", "")
         )
