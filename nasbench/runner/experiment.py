@@ -23,7 +23,7 @@ from nasbench.atomic import atomic_write_text, sha256_file
 from nasbench.benchmark import Benchmark, TabularBenchmark
 from nasbench.errors import InvalidQuery, NasbenchError
 from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
-from nasbench.strategies import Strategy, make_strategy, strategy_path
+from nasbench.strategies import Strategy, make_strategy, registry, strategy_path
 from nasbench.workers import watch_parent
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class StrategySpec:
         """``name``, ``package.module:Class`` (an importable strategy class, registered or not), each optionally
         followed by ``:key=value:key=value`` (values parsed as JSON when they can be)."""
         parts = text.strip().split(":")
-        if len(parts) >= 2 and "=" not in parts[1] and parts[1]:  # module:Class
+        if len(parts) >= 2 and "=" not in parts[1] and parts[0] not in registry():  # module:Class
             parts = [f"{parts[0]}:{parts[1]}", *parts[2:]]
         name, *items = parts
         params: dict[str, Any] = {}
