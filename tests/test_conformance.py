@@ -28,6 +28,7 @@ FAST = {
     "smac": {"num_init": 5, "num_trees": 3, "num_local_starts": 2, "num_random": 100, "refit_every": 5},
     "pnas": {"num_members": 2, "width": 16, "epochs": 20},
     "bohb": {"num_samples": 16},
+    "optuna_gp": {"n_startup_trials": 18},  # about a second per GP step: two per run here
 }
 #: Checked with their default configuration in a fresh process on every run of the suite; the rest are slow.
 FRESH_ALWAYS = ("random_search", "regularized_evolution")

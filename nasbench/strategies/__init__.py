@@ -26,6 +26,11 @@ BUILTIN: dict[str, str] = {
     "smac": "nasbench.strategies.bo:SMAC",
     "bohb": "nasbench.strategies.bohb:BOHB",
     "pnas": "nasbench.strategies.pnas:PNAS",
+    # other libraries' optimizers (optional extras, imported when a run starts)
+    "optuna_tpe": "nasbench.adapters.optuna_sampler:OptunaTPE",
+    "optuna_random": "nasbench.adapters.optuna_sampler:OptunaRandom",
+    "optuna_nsga2": "nasbench.adapters.optuna_sampler:OptunaNSGA2",
+    "optuna_gp": "nasbench.adapters.optuna_sampler:OptunaGP",
 }
 ENTRY_POINT_GROUP = "nasbench.strategies"
 

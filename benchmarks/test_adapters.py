@@ -1,0 +1,61 @@
+"""The optuna adapter's own cost beside optuna's, on the NB201 CIFAR-10 reference table (skips when absent).
+
+Native: optuna's ask/tell loop, each trial answered straight from the table (val_acc@12), 150 trials. Adapter: the
+same sampler as a nasbench strategy under the runner. ``extra_info`` holds each one's overhead per evaluation,
+measured in the same run; the adapter adds the runner's bookkeeping (ms-scale optuna dominates).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from nasbench import TabularBenchmark
+from nasbench.runner.simulate import Budget, Protocol, run_search
+from nasbench.strategies import make_strategy
+
+optuna = pytest.importorskip("optuna", reason="the adapters are an optional extra: pip install 'nasbench[optuna]'")
+PROTOCOL = Protocol(search_epoch=12, score_epoch=200, noise="mean")
+SAMPLERS = {"optuna_tpe": lambda seed: optuna.samplers.TPESampler(seed=seed),
+            "optuna_random": lambda seed: optuna.samplers.RandomSampler(seed=seed)}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bench(nb201_store):
+    return TabularBenchmark.open(nb201_store)
+
+
+def _native(bench, make_sampler, seed: int) -> float:
+    """Seconds optuna itself spends per trial (ask + tell), the table lookups excluded."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    dists = {f"d{i}": optuna.distributions.CategoricalDistribution(list(range(5))) for i in range(6)}
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(seed))
+    spent = 0.0
+    for _ in range(150):
+        start = time.perf_counter()
+        trial = study.ask(dists)
+        spent += time.perf_counter() - start
+        value = bench.query(tuple(trial.params[f"d{i}"] for i in range(6)), epoch=12).val_acc
+        start = time.perf_counter()
+        study.tell(trial, value)
+        spent += time.perf_counter() - start
+    return spent / 150
+
+
+@pytest.mark.parametrize("name", list(SAMPLERS))
+def test_adapter_overhead_beside_the_native_library(benchmark, bench, name):
+    seeds = iter(range(10**6))
+    native, adapter = [], []
+
+    def one_of_each():
+        seed = next(seeds)
+        native.append(_native(bench, SAMPLERS[name], seed))
+        traj = run_search(bench, make_strategy(name), protocol=PROTOCOL, budget=Budget(evaluations=150), seed=seed)
+        adapter.append(traj.overhead_s / len(traj.arch))
+
+    benchmark.pedantic(one_of_each, rounds=3, iterations=1)
+    benchmark.extra_info["native_ms_per_evaluation"] = 1000 * sum(native) / len(native)
+    benchmark.extra_info["adapter_ms_per_evaluation"] = 1000 * sum(adapter) / len(adapter)
+    print(f"\n{name}: native {1000 * sum(native) / len(native):.2f} ms/eval, adapter "
+          f"{1000 * sum(adapter) / len(adapter):.2f} ms/eval")  # fmt: skip
