@@ -31,6 +31,9 @@ BUILTIN: dict[str, str] = {
     "optuna_random": "nasbench.adapters.optuna_sampler:OptunaRandom",
     "optuna_nsga2": "nasbench.adapters.optuna_sampler:OptunaNSGA2",
     "optuna_gp": "nasbench.adapters.optuna_sampler:OptunaGP",
+    "synetune_random": "nasbench.adapters.syne_tune_searcher:SyneTuneRandom",
+    "synetune_rea": "nasbench.adapters.syne_tune_searcher:SyneTuneREA",
+    "synetune_tpe": "nasbench.adapters.syne_tune_searcher:SyneTuneTPE",
 }
 ENTRY_POINT_GROUP = "nasbench.strategies"
 
