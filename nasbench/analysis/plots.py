@@ -53,10 +53,12 @@ def plot_curves(
     logx: bool = False,
     logy: bool = False,
     palette: dict[str, Any] | None = None,
+    optimum: float | None = None,
 ) -> Path:
-    """Mean ± standard error bands. Plots ``scale * mean`` or, with ``offset`` (the optimum), the regret
-    ``scale * (offset - mean)`` for a "max" metric and ``scale * (mean - offset)`` for a "min" one, so that
-    regret is >= 0 either way; on a log y axis non-positive values are left out."""
+    """Mean ± standard error bands; ``optimum`` (raw, on a score plot) is drawn as a dashed line. Plots
+    ``scale * mean`` or, with ``offset`` (the optimum), the regret ``scale * (offset - mean)`` for a "max" metric
+    and ``scale * (mean - offset)`` for a "min" one, so that regret is >= 0 either way; on a log y axis
+    non-positive values are left out."""
     fig = _figure()
     ax = fig.add_subplot()
     palette = palette or colors(list(curves))
@@ -69,8 +71,10 @@ def plot_curves(
             lo = np.where(np.isnan(lo), y, lo)
         ax.plot(c.grid, y, color=palette[label], label=label, lw=1.6, drawstyle="steps-post")
         ax.fill_between(c.grid, lo, hi, color=palette[label], alpha=0.2, lw=0, step="post")
+    if optimum is not None and offset is None:
+        ax.axhline(scale * optimum, color="black", ls="--", lw=1, label="optimum of the benchmark")
     if offset is None and not logy and curves:
-        _settled_ylim(ax, curves, scale, sign)
+        _settled_ylim(ax, curves, scale, sign, None if optimum is None else sign * scale * optimum)
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -83,15 +87,17 @@ def plot_curves(
     return _save(fig, path)
 
 
-def _settled_ylim(ax: Any, curves: dict[str, Curve], scale: float, sign: float) -> None:
+def _settled_ylim(ax: Any, curves: dict[str, Curve], scale: float, sign: float, optimum: float | None) -> None:
     """The first few evaluations sit far on the bad side of the rest (below for "max", above for "min"); bound
-    the axis where the curves have settled a little, and just past the best band."""
+    the axis where the curves have settled a little, and just past the best band (and the optimum line)."""
     settled = [
         sign * scale * c.mean[len(c.grid) // 20] for c in curves.values() if not np.isnan(c.mean[len(c.grid) // 20])
     ]
     best = [
         np.nanmax(sign * scale * c.mean + scale * c.se) for c in curves.values() if not np.all(np.isnan(c.mean))
     ]  # higher-is-better units
+    if optimum is not None:
+        best.append(optimum)
     if settled and best and max(best) > min(settled):
         pad = 0.05 * (max(best) - min(settled))
         lo, hi = sorted((sign * (min(settled) - pad), sign * (max(best) + pad)))

@@ -1,5 +1,6 @@
 """Write a comparison's report next to its results: ``report.md`` (Markdown with tables and the PNG figures
-beside it), ``summary.json`` (the same numbers for machines) and the figures. Every file is written atomically."""
+beside it), ``report.html`` (the same, one self-contained page), ``summary.json`` (the same numbers for machines)
+and the figures. Every file is written atomically."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nasbench import owned
+from nasbench.analysis.html import render_html
 from nasbench.analysis.summary import ALPHA, Analysis, analyze, direction_of, format_p
 from nasbench.atomic import atomic_write_text
 from nasbench.runner.experiment import ResultsError, load_results
@@ -19,6 +21,7 @@ from nasbench.runner.experiment import ResultsError, load_results
 log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.md"
+HTML_FILE = "report.html"
 SUMMARY_FILE = "summary.json"
 
 
@@ -48,9 +51,12 @@ def write_report(
     figures = draw_figures(analysis, out) if plots else {}
     report = out / REPORT_FILE
     summary = out / SUMMARY_FILE
-    atomic_write_text(report, render_markdown(analysis, figures, alpha))
+    text = render_markdown(analysis, figures, alpha)
+    atomic_write_text(report, text)
+    title = text.splitlines()[0].lstrip("# ") if text else "Strategy comparison"
+    atomic_write_text(out / HTML_FILE, render_html(text, out, title))
     atomic_write_text(summary, json.dumps(summary_dict(analysis, figures, alpha), indent=2, allow_nan=False) + "\n")
-    owned.record(out, REPORT_FILE, SUMMARY_FILE, *(path.name for path in figures.values()))
+    owned.record(out, REPORT_FILE, HTML_FILE, SUMMARY_FILE, *(path.name for path in figures.values()))
     log.info("wrote %s, %s and %d figures", report, summary, len(figures))
     return analysis, ReportFiles(report, summary, figures)
 
@@ -81,12 +87,15 @@ def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
     opt = analysis.optimum
     sc = analysis.score
     common = {"scale": sc.scale, "direction": sc.direction, "palette": palette}
+    bench = analysis.config.get("benchmark") or {}
+    on = f" on {bench.get('space', '?')} / {bench.get('dataset', '?')}" if bench else ""
     figs["score_vs_evaluations"] = plots.plot_curves(
         analysis.eval_curves,
         out / "score_vs_evaluations.png",
         xlabel="evaluations",
         ylabel=_score_label(analysis),
-        title="Incumbent score (mean ± s.e. over seeds)",
+        title=f"Incumbent score{on} (mean ± s.e. over seeds)",
+        optimum=opt,
         **common,
     )
     regret_title = f"Regret = {_regret_definition(analysis).replace('score', 'incumbent score')}"
@@ -96,7 +105,7 @@ def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
             out / "regret_vs_evaluations.png",
             xlabel="evaluations",
             ylabel=_regret_label(analysis),
-            title=f"{regret_title} (mean ± s.e.)",
+            title=f"{regret_title}{on} (mean ± s.e.)",
             offset=opt,
             logy=True,
             **common,
@@ -108,7 +117,7 @@ def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
             out / f"{name}.png",
             xlabel=_time_label(analysis.config) + ", log",
             ylabel=_regret_label(analysis) if opt is not None else _score_label(analysis),
-            title=("Regret" if opt is not None else "Incumbent score") + " over simulated time (mean ± s.e.)",
+            title=("Regret" if opt is not None else "Incumbent score") + f"{on} over simulated time (mean ± s.e.)",
             offset=opt,
             logx=True,
             logy=opt is not None,
@@ -125,7 +134,7 @@ def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
             analysis.critical_difference,
             analysis.cliques,
             out / "cd_diagram.png",
-            title=f"Final ranks over {analysis.friedman.n} seeds; Nemenyi CD at alpha={ALPHA}",
+            title=f"Final ranks{on} over {analysis.friedman.n} seeds; Nemenyi CD at alpha={ALPHA}",
         )
     return figs
 

@@ -312,6 +312,10 @@ def _lead(analysis: Analysis, best: str, other: str, alpha: float) -> str:
     return f"its lead over {other} is {verdict} (Holm-adjusted Wilcoxon p={format_p(test.p_holm)}, n={test.n} seeds)"
 
 
+#: Fewer paired seeds than this and the conclusion warns that its tests say little.
+SMALL_N = 10
+
+
 def conclude(analysis: Analysis, alpha: float = ALPHA) -> str:
     """One plain-English sentence: who is best and whether that is significant."""
     table = analysis.table
@@ -328,7 +332,14 @@ def conclude(analysis: Analysis, alpha: float = ALPHA) -> str:
     baseline = "random_search"
     if baseline in analysis.labels and baseline not in (best.label, table[1].label):
         parts.append(_lead(analysis, best.label, baseline, alpha))
-    return f"{head}; {'; '.join(parts)}."
+    n = analysis.friedman.n
+    warning = (
+        f" Caution: with {n} paired seeds these tests say little (a two-sided Wilcoxon test cannot reach p < 0.05 "
+        f"below 6 seeds, and Friedman's chi-square approximation wants about 10 or more); run more seeds."
+        if n < SMALL_N
+        else ""
+    )
+    return f"{head}; {'; '.join(parts)}.{warning}"
 
 
 def format_p(p: float) -> str:

@@ -34,8 +34,8 @@ SURROGATE_DIR = "surrogate"
 KIND = "comparison"
 #: What a comparison folder holds when written by nasbench (its report adds to it): adopted from older versions.
 _FIGURES = ("score_vs_evaluations", "regret_vs_evaluations", "regret_vs_time", "score_vs_time", "rank_vs_evaluations")
-OUTPUT_NAMES = (CONFIG_FILE, RUNS_FILE, SURROGATE_DIR, "report.md", "summary.json", *(f"{f}.png" for f in _FIGURES),
-                "cd_diagram.png")  # fmt: skip
+OUTPUT_NAMES = (CONFIG_FILE, RUNS_FILE, SURROGATE_DIR, "report.md", "report.html", "summary.json",
+                *(f"{f}.png" for f in _FIGURES), "cd_diagram.png")  # fmt: skip
 
 
 class ResultsError(NasbenchError, OSError):
