@@ -229,3 +229,21 @@ def test_hybrid_falls_back_to_the_surrogate_where_the_table_row_is_empty(surroga
     assert hybrid.query(first, epoch=2).source == "table"
     assert hybrid.sources([first, second], epoch=4).tolist() == ["surrogate", "table"]
     assert np.isfinite(hybrid.table("test_acc", epoch=4)).all()
+
+
+def test_open_benchmark_gives_the_hybrid_benchmark_that_compare_uses(small_store, tmp_path):
+    import nasbench
+    from nasbench.cli import main
+    from nasbench.surrogates import HybridBenchmark
+
+    table = nasbench.open_benchmark(small_store)
+    absent = next(a for a in table.space.all_archs() if a not in set(table.archs()))
+    with pytest.raises(nasbench.MissingResult):
+        table.query(absent, epoch=4)
+    fitted = nasbench.open_benchmark(small_store, surrogate=True)
+    assert isinstance(fitted, HybridBenchmark) and 0 <= fitted.query(absent, epoch=4).val_acc <= 1
+    out = tmp_path / "cmp"
+    assert main(["compare", str(small_store), "--out", str(out), "--seeds", "1", "--budget", "5", "--processes", "1",
+                 "--strategies", "random_search", "--no-report"]) == 0  # fmt: skip
+    saved = nasbench.open_benchmark(small_store, surrogate=out / "surrogate")
+    assert saved.query(absent, epoch=4).val_acc == pytest.approx(fitted.query(absent, epoch=4).val_acc)

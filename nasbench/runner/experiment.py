@@ -395,18 +395,10 @@ def fit_hybrid_surrogate(experiment: Experiment, table: TabularBenchmark) -> Any
     """Surrogates for what the runs will ask of cells the table lacks: the search and score metrics and the
     training time, at the protocol's epochs (at every epoch when a strategy is multi-fidelity)."""
     from nasbench.strategies import strategy_class
-    from nasbench.surrogates.benchmarks import SurrogateBenchmark
+    from nasbench.surrogates.benchmarks import HybridBenchmark
 
-    protocol = experiment.protocol.resolved(table)
-    if any(strategy_class(s.name).multi_fidelity for s in experiment.strategies):
-        epochs: tuple[int, ...] = table.epochs
-    else:
-        epochs = tuple(sorted({protocol.search_epoch, protocol.score_epoch}))  # type: ignore[type-var]
-    metrics = tuple(
-        m for m in dict.fromkeys((protocol.search_metric, protocol.score_metric, "train_time_s")) if m in table.metrics
-    )
-    log.info("fitting surrogates for %s at epochs %s on %d cells of %s", metrics, epochs, len(table), table.name)
-    return SurrogateBenchmark.from_store(table, metrics=metrics, epochs=epochs, seed=0)
+    multi = any(strategy_class(s.name).multi_fidelity for s in experiment.strategies)
+    return HybridBenchmark.fit(table, protocol=experiment.protocol, every_epoch=multi).surrogate
 
 
 def run_chunk(experiment: Experiment, spec: StrategySpec, seeds: Sequence[int], out: Path) -> list[Trajectory]:

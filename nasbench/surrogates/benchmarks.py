@@ -18,6 +18,7 @@ training store had a single seed there is no noise model, and a seeded query ret
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ from nasbench.surrogates.noise import standard_normal
 from nasbench.surrogates.surrogate import Surrogate, fit_from_store
 
 Target = tuple[str, int]
+log = logging.getLogger(__name__)
 KIND = "surrogate-benchmark"  # the kind of folder in its ownership marker
 #: An enumerable space up to this size is predicted whole, up front; larger or non-enumerable ones lazily.
 PREDICT_UP_TO = 100_000
@@ -340,6 +342,23 @@ class HybridBenchmark:
         # The table's rows are sorted, so their keys are: a query finds its row by binary search.
         width = len(self.space.choices)
         self._keys = arch_keys(self.space, np.asarray(table.archs(), dtype=np.int64).reshape(-1, width))
+
+    @classmethod
+    def fit(
+        cls, table: TabularBenchmark, *, protocol: Any = None, every_epoch: bool = False, seed: int = 0
+    ) -> HybridBenchmark:
+        """The table backed by surrogates fitted on it for what a search asks of cells it lacks: the protocol's
+        search and score metrics and ``train_time_s``, at its epochs (``every_epoch``: at all the table's, as a
+        multi-fidelity strategy asks). ``protocol``: a :class:`~nasbench.runner.simulate.Protocol`; by default
+        the store's own."""
+        from nasbench.runner.simulate import Protocol
+
+        protocol = (protocol or Protocol()).resolved(table)
+        wanted = (protocol.search_metric, protocol.score_metric, "train_time_s")
+        metrics = tuple(m for m in dict.fromkeys(wanted) if m in table.metrics)
+        epochs = table.epochs if every_epoch else tuple(sorted({protocol.search_epoch, protocol.score_epoch}))
+        log.info("fitting surrogates for %s at epochs %s on %d cells of %s", metrics, epochs, len(table), table.name)
+        return cls(table, SurrogateBenchmark.from_store(table, metrics=metrics, epochs=epochs, seed=seed))
 
     def _epoch(self, epoch: int | None) -> int:
         if epoch is None:
