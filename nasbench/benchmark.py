@@ -253,6 +253,16 @@ class TabularBenchmark:
         t = self._epoch_index(epoch)
         return (self._mean[:, t, c] if seed is None else self._full[:, self._seed_index(seed), t, c]).astype(np.float64)
 
+    def to_frame(self, *, epoch: int | None = None, seed: int | None = None) -> Any:
+        """A pandas DataFrame, one row per stored architecture: its official string (``arch``), every metric at
+        ``epoch`` (for ``seed``, or the mean over seeds) and every static figure. pandas is imported here."""
+        import pandas as pd
+
+        columns: dict[str, Any] = {"arch": [self.space.to_str(a) for a in self._archs]}
+        columns.update({m: self.table(m, epoch=epoch, seed=seed) for m in self.metrics})
+        columns.update({name: self.static(name) for name in sorted(self.data.static)})
+        return pd.DataFrame(columns)
+
     def static(self, name: str) -> np.ndarray:
         """A per-architecture static figure (``params``, ``flops``) in :meth:`archs` order."""
         try:

@@ -112,3 +112,17 @@ def test_a_script_without_a_main_guard_is_told_how_to_use_processes(full_store, 
     result = _script(tmp_path, full_store, "'random_search', 'regularized_evolution'")
     assert result.returncode != 0
     assert 'if __name__ == "__main__":' in result.stderr and "processes=1" in result.stderr
+
+
+def test_tables_and_runs_as_data_frames_with_official_strings(full_store, tmp_path):
+    from nasbench.runner.experiment import runs_frame
+
+    bench = TabularBenchmark.open(full_store)
+    frame = bench.to_frame(epoch=9)
+    assert len(frame) == len(bench) and frame["arch"][0] == bench.space.to_str(bench.archs()[0])
+    assert frame["val_acc"].to_numpy() == pytest.approx(bench.table("val_acc", epoch=9))
+    out = run_experiment(Experiment(bench, ["random_search", Greedy], range(2), budget=Budget(evaluations=5)),
+                         tmp_path / "cmp", processes=1)  # fmt: skip
+    runs = runs_frame(out)
+    assert len(runs) == 20 and set(runs["strategy"]) == {"random_search", PATH}
+    assert all(bench.space.validate(a) for a in runs["arch"])  # official strings, read back by the space

@@ -452,6 +452,21 @@ def read_runs(out_dir: str | os.PathLike[str]) -> list[Trajectory]:
     return runs
 
 
+def runs_frame(out_dir: str | os.PathLike[str]) -> Any:
+    """Every trial of a results directory as a pandas DataFrame, one row per trial in the order results arrived:
+    strategy, seed, trial_id, arch (the space's official string), epoch, table_seed, resume_from, score, cost_s,
+    finished_s, and the incumbent (string and score) after it."""
+    import pandas as pd
+
+    fields = ("trial_id", "arch", "epoch", "table_seed", "resume_from", "score", "cost_s", "finished_s", "incumbent",
+              "incumbent_score")  # fmt: skip
+    frames = [
+        pd.DataFrame({"strategy": t.strategy, "seed": t.seed, **{f: getattr(t, f) for f in fields}})
+        for t in read_runs(out_dir)
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["strategy", "seed", *fields])
+
+
 def load_results(out_dir: str | os.PathLike[str]) -> tuple[dict[str, Any], list[Trajectory]]:
     """The config and the runs of a results directory, checked against each other."""
     config = read_config(out_dir)
