@@ -166,3 +166,23 @@ def test_surrogate_parameters_are_checked_before_anything_is_written(small_store
     args = ["surrogate", "fit", str(small_store), "--metric", "val_acc", "--epoch", "4", "--model", "ridge"]
     assert main([*args, "--out", str(out), *params]) == 2
     assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_verbosity_flags_work_after_the_subcommand_and_logs_get_plain_progress_lines(full_store, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    args = ["compare", str(full_store), "--out", str(out), "--seeds", "2", "--budget", "5", "--processes", "1",
+            "--strategies", "random_search", "--no-report"]  # fmt: skip
+    assert main([*args, "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main([*args, "--first-seed", "5", "--overwrite", "-v"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "compare: 1 strategies x 2 seeds: 2/2 runs (100 %)" in err
+
+
+def test_processes_and_seeds_mean_the_same_in_every_command():
+    from nasbench.cli import build_parser
+
+    parser = build_parser()
+    for command in (["build", "--out", "x.h5"], ["validate", "x.h5", "--out", "v"], ["compare", "x.h5", "--out", "o"]):
+        args = parser.parse_args([*command, "--processes", "3", "--seeds", "4", "--first-seed", "7"])
+        assert (args.processes, args.seeds, args.first_seed) == (3, 4, 7)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from nasbench import __version__
+from nasbench.cli import progress
 from nasbench.errors import NasbenchError
 
 # Each module defines register(subparsers); a subcommand's handler is set with parser.set_defaults(run=...).
@@ -31,17 +32,37 @@ def build_parser() -> argparse.ArgumentParser:
         "strategy comparisons.",
     )
     parser.add_argument("--version", action="version", version=f"nasbench {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    _add_verbosity(parser, argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for command in _parsers_below(parser):  # `nasbench compare ... -v` works as `nasbench -v compare ...`
+        _add_verbosity(command, argparse.SUPPRESS)
     return parser
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="store_true", default=default, help="log progress details")
+    group.add_argument("-q", "--quiet", action="store_true", default=default, help="errors only: no progress bars")
+
+
+def _parsers_below(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:  # argparse keeps its subparsers here; there is no public accessor
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += [sub, *_parsers_below(sub)]
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    args.verbose, args.quiet = getattr(args, "verbose", False), getattr(args, "quiet", False)
+    progress.silenced = args.quiet
+    level = logging.INFO if args.verbose else logging.ERROR if args.quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
     try:
         return int(args.run(args) or 0)
     except NasbenchError as exc:

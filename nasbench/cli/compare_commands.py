@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from nasbench.cli.progress import Progress
 from nasbench.errors import InvalidQuery
 from nasbench.oneshot import METHODS as ONESHOT_METHODS
 from nasbench.spaces.base import Enumerable
@@ -113,12 +113,9 @@ def run_compare(args: argparse.Namespace) -> int:
         size = getattr(bench.space, "size", None)
         of = f" of {size:,}" if size is not None else ""
         print(f"{args.store} holds {len(bench):,}{of} architectures: the others are answered by a surrogate")
-    bar = _progress_bar(f"{len(specs)} strategies x {args.seeds} seeds")
-    try:
+    with Progress(f"compare: {len(specs)} strategies x {args.seeds} seeds", "run") as bar:
         run_experiment(experiment, args.out, processes=args.processes, backend=args.backend, overwrite=args.overwrite,
-                       progress=bar.update_to, table=bench)  # fmt: skip
-    finally:
-        bar.close()
+                       progress=bar.update, table=bench)  # fmt: skip
     print(f"results in {args.out}")
     if not args.no_report:
         from nasbench.cli.report_commands import write_and_print_report
@@ -163,25 +160,6 @@ def _covers_space(bench: Any) -> bool:
     if bench.iso_shared:
         return len({bench.space.canonical(a) for a in bench.space.all_archs()}) == len(bench)
     return len(bench) == bench.space.size
-
-
-class _Bar:
-    def __init__(self, desc: str) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=0, desc=desc, unit="run", file=sys.stderr, disable=not sys.stderr.isatty())
-
-    def update_to(self, done: int, total: int) -> None:
-        self._bar.total = total
-        self._bar.n = done
-        self._bar.refresh()
-
-    def close(self) -> None:
-        self._bar.close()
-
-
-def _progress_bar(desc: str) -> _Bar:
-    return _Bar(desc)
 
 
 def run_strategies(args: argparse.Namespace) -> int:

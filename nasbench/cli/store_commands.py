@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from typing import Any
 
 from nasbench.benchmark import TabularBenchmark
+from nasbench.cli.progress import Progress
 from nasbench.errors import InvalidArchitecture, NasbenchError
 
 
@@ -121,7 +121,7 @@ def register(subparsers: Any) -> None:
         help="cifar100/ImageNet16-120 only: the evaluation stored as test_* (default x-test; ori-test is the whole "
         "original test set, the only one with per-epoch values at hp 200)",
     )
-    n.add_argument("--workers", type=int, help="processes decoding the files (default: all cores)")
+    n.add_argument("--processes", type=int, help="real processes decoding the files (default: all cores)")
     n.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     n.set_defaults(run=run_import_nats)
 
@@ -333,18 +333,15 @@ def run_import_nats(args: argparse.Namespace) -> int:
     from nasbench.store import write_store
     from nasbench.store.import_nats import import_nats
 
-    def progress(done: int, total: int) -> None:
-        if sys.stderr.isatty() and (done % 100 == 0 or done == total):
-            print(f"\rread {done}/{total} architecture files", end="\n" if done == total else "", file=sys.stderr)
-
-    data = import_nats(
-        args.directory,
-        dataset=args.dataset,
-        hp=args.hp,
-        test_split=args.test_split,
-        workers=args.workers,
-        progress=progress,
-    )
+    with Progress("import nats", "file") as bar:
+        data = import_nats(
+            args.directory,
+            dataset=args.dataset,
+            hp=args.hp,
+            test_split=args.test_split,
+            workers=args.processes,
+            progress=bar.update,
+        )
     write_store(args.out, data, overwrite=args.overwrite)
     print(
         f"wrote {args.out}: {len(data.archs)} archs, {len(data.epochs)} epochs, seeds {list(data.seeds)}, "

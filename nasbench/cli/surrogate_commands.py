@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from typing import Any
 
+from nasbench.cli.progress import Progress
 from nasbench.errors import InvalidQuery
 
 
@@ -150,12 +150,10 @@ def run_eval(args: argparse.Namespace) -> int:
     metric = target_metric(bench, args.metric)
     total = len(specs) * len(sizes) * args.trials
 
-    def progress(rec: dict[str, Any], done: list[int] = [0]) -> None:  # noqa: B006 -- a counter
-        done[0] += 1
-        if sys.stderr.isatty():
-            print(f"\r{done[0]}/{total} fits", end="\n" if done[0] == total else "", file=sys.stderr)
-
-    records = evaluate(bench, metric, args.epoch, specs, sizes, trials=args.trials, seed=args.seed, progress=progress)
+    with Progress("surrogate eval", "fit") as bar:
+        done = iter(range(1, total + 1))
+        records = evaluate(bench, metric, args.epoch, specs, sizes, trials=args.trials, seed=args.seed,
+                           progress=lambda rec: bar.update(next(done), total))  # fmt: skip
     rows = summarize(records)
     table = format_table(rows)
     print(table, end="")

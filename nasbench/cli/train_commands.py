@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from nasbench.cli.progress import Progress
 
 RECIPE_OVERRIDES = (
     ("epochs", int),
@@ -66,8 +67,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("-n", "--num-archs", type=int, help="train only the first N of the selection")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the stratified order (default 0)")
-    p.add_argument("--seeds", default="0,1", help="training seeds: a count (3) or a list (0,1,2); default 0,1")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--seeds", type=int, default=2, help="training seeds per architecture (default 2)")
+    p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed+N-1")
+    p.add_argument("--processes", type=int, default=1, help="real processes training in parallel (default 1)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
     p.add_argument("--backend", choices=("local", "ray"), default="local", help="local processes or a Ray cluster")
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start a local one)")
@@ -80,7 +82,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--time-budget", type=float, help="stop starting trainings after this many seconds")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (as -q)")
     p.set_defaults(run=run_build)
 
     v = subparsers.add_parser(
@@ -96,13 +98,19 @@ def register(subparsers: Any) -> None:
     v.add_argument("--arch", action="append", default=[], help="architecture to validate (repeat)")
     v.add_argument("--from-comparison", help="results directory of `nasbench compare`")
     v.add_argument("--top-k", type=int, default=5, help="finalists taken from the comparison (default 5)")
-    v.add_argument("--seeds", default="1000,1001,1002", help="training seeds (default 1000,1001,1002)")
+    v.add_argument("--seeds", type=int, default=3, help="training seeds per finalist (default 3)")
+    v.add_argument(
+        "--first-seed",
+        type=int,
+        default=1000,
+        help="seeds are first-seed .. first-seed+N-1 (default 1000: unlike the store's own)",
+    )
     v.add_argument("--metric", default="test_acc", help="metric to compare (default test_acc)")
     v.add_argument("--epoch", type=int, help="epoch to compare (default: the recipe's last)")
     v.add_argument("--out", required=True, help="report directory")
     v.add_argument("--data-dir", help="folder with the dataset files")
     v.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    v.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    v.add_argument("--processes", type=int, default=1, help="real processes training in parallel (default 1)")
     _add_recipe_args(v, None)
     v.add_argument(
         "--surrogate",
@@ -115,7 +123,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from nasbench.train.builder import BuildConfig, build, parse_seeds
+    from nasbench.train.builder import BuildConfig, build
     from nasbench.train.selection import select_archs
 
     recipe = _recipe_from_args(args)
@@ -126,11 +134,11 @@ def run_build(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         recipe=recipe,
         archs=tuple(archs),
-        seeds=parse_seeds(args.seeds),
+        seeds=_seed_range(args.seeds, args.first_seed),
         data_dir=args.data_dir,
         download=args.download,
         selection=selection,
-        workers=args.workers,
+        workers=args.processes,
         backend=args.backend,
         device=args.device,
         threads_per_worker=args.threads,
@@ -139,24 +147,8 @@ def run_build(args: argparse.Namespace) -> int:
         gpus_per_task=args.gpus_per_task,
         overwrite=args.overwrite,
     )
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if args.no_progress:
-            return
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, initial=done, unit="training", dynamic_ncols=True, file=sys.stderr)
-        else:
-            bar.update(done - bar.n)
-
-    try:
-        summary = build(config, on_result=progress)
-    finally:
-        if bar is not None:
-            bar.close()
+    with Progress("build", "training", quiet=args.no_progress) as bar:
+        summary = build(config, on_result=bar.update)
     state = "complete" if summary.complete else "partial (rerun the same command to continue)"
     where = summary.out if summary.out is not None else "no store written yet"
     print(
@@ -171,7 +163,6 @@ def run_validate(args: argparse.Namespace) -> int:
     from nasbench.errors import NasbenchError
     from nasbench.spaces.nb201 import NB201Space
     from nasbench.store import read_store
-    from nasbench.train.builder import parse_seeds
     from nasbench.train.validate import finalists_from_comparison, store_recipe, validate
 
     space = NB201Space()
@@ -194,16 +185,25 @@ def run_validate(args: argparse.Namespace) -> int:
         args.store,
         archs,
         args.out,
-        seeds=parse_seeds(args.seeds),
+        seeds=_seed_range(args.seeds, args.first_seed),
         metric=args.metric,
         epoch=args.epoch,
         recipe=recipe,
         allow_recipe_mismatch=args.allow_recipe_mismatch,
         data_dir=args.data_dir,
         device=args.device,
-        workers=args.workers,
+        workers=args.processes,
         plot=not args.no_plot,
         surrogate=surrogate,
     )
     print((Path(args.out) / "report.md").read_text())
     return 0 if report["finalists"] else 1
+
+
+def _seed_range(count: int, first: int) -> tuple[int, ...]:
+    """``--seeds N --first-seed F``: the seeds F .. F+N-1, as in ``compare``."""
+    from nasbench.errors import InvalidQuery
+
+    if count < 1 or first < 0:
+        raise InvalidQuery(f"--seeds must be >= 1 and --first-seed >= 0, got {count} and {first}")
+    return tuple(range(first, first + count))

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -439,15 +439,3 @@ def _write(config: BuildConfig, journal: Journal, data_info: dict[str, Any]) -> 
     )
     write_store(config.out, data, overwrite=True)  # build() checked that replacing it is wanted and safe
     return config.out, len(complete)
-
-
-def parse_seeds(text: str | Iterable[int]) -> tuple[int, ...]:
-    """``"0,1,2"`` or ``"3"`` (= seeds 0..2) -> (0, 1, 2)."""
-    if not isinstance(text, str):
-        return tuple(int(s) for s in text)
-    try:
-        if "," in text:
-            return tuple(int(s) for s in text.split(",") if s.strip())
-        return tuple(range(int(text)))
-    except ValueError:
-        raise NasbenchError(f"--seeds takes a count (3) or a comma-separated list (0,1,2), got {text!r}") from None
