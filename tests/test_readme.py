@@ -27,3 +27,22 @@ def test_quick_tour_runs_as_written():
     assert first.split()[-1] == "min"  # val_loss is minimised
     arch, score = last.split()
     assert arch.startswith("|") and 0.5 < float(score) <= 1.0
+
+
+def _custom_strategy() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```python\n", text.index("Your own strategy in a file")) + len("```python\n")
+    return text[start : text.index("```\n", start)]
+
+
+@pytest.mark.slow
+def test_the_readme_strategy_runs_from_its_own_file_through_compare(tmp_path):
+    (tmp_path / "mymod.py").write_text(_custom_strategy())
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("PYTHONPATH", None)
+    cli = "import sys; sys.path.pop(0); from nasbench.cli import main; sys.exit(main())"  # as the console script
+    args = ["compare", str(ROOT / "data" / "nb201-fmnist.h5"), "--out", str(tmp_path / "mine"),
+            "--strategies", "mymod:Greedy:num_init=5,random_search", "--seeds", "4", "--budget", "30"]  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", cli, *args], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "mymod:Greedy:num_init=5" in (tmp_path / "mine" / "report.md").read_text()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
+import os
+import sys
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -71,6 +73,11 @@ def _import_class(path: str) -> type[Strategy]:
     module, _, attr = path.partition(":")
     try:
         cls = getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        if exc.name != module.split(".")[0] or os.getcwd() in sys.path:
+            raise UnknownStrategy(f"cannot import strategy {path!r}: {type(exc).__name__}: {exc}") from None
+        sys.path.append(os.getcwd())  # `nasbench compare --strategies mymod:X` run beside mymod.py (workers inherit it)
+        return _import_class(path)
     except ImportError as exc:
         raise UnknownStrategy(f"cannot import strategy {path!r}: {type(exc).__name__}: {exc}") from None
     except AttributeError:
