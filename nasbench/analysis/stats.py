@@ -6,6 +6,11 @@ seed i (same seed -> paired), in the metric's own units; ``direction`` says whet
 "no result" and ranks last.
 Friedman's test with Nemenyi's critical difference follows Demšar (JMLR 2006); the pairwise alternative is the
 Wilcoxon signed-rank test with Holm's step-down correction.
+
+The tests themselves are scipy's (``friedmanchisquare``, ``wilcoxon``, ``studentized_range`` for Nemenyi's q);
+what is written here is the orientation, the NaN-ranks-last convention, Holm's few lines and the CD cliques,
+which no maintained package does the same way (scikit-posthocs returns p-value matrices, not Demšar's critical
+difference and cliques). They are checked against the tables published by Demšar in the tests.
 """
 
 from __future__ import annotations

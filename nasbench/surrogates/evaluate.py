@@ -32,6 +32,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, *, top_fraction: float = 0.01)
     """Kendall tau, Spearman rho, R2, MAE, sparse Kendall tau (predictions rounded to 0.1 % as NB301) and top-k
     precision: the share of the truly best ``top_fraction`` that the predictions also put in their best k."""
     from scipy import stats
+    from sklearn.metrics import mean_absolute_error, r2_score
 
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
@@ -44,8 +45,8 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, *, top_fraction: float = 0.01)
     return {
         "kendall_tau": _rank_corr(stats.kendalltau, y_true, y_pred),
         "spearman_rho": _rank_corr(stats.spearmanr, y_true, y_pred),
-        "r2": 1.0 - float(((y_true - y_pred) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
-        "mae": float(np.abs(y_true - y_pred).mean()),
+        "r2": float(r2_score(y_true, y_pred)) if ss_tot > 0 else float("nan"),
+        "mae": float(mean_absolute_error(y_true, y_pred)),
         "sparse_kendall_tau": _rank_corr(stats.kendalltau, y_true, np.round(y_pred, 3)),
         "top_precision": len(top_true & top_pred) / k,
     }

@@ -47,9 +47,10 @@ class NoiseModel:
         self.x_std_ = np.where(X.std(axis=0) > 1e-12, X.std(axis=0), 1.0)
         Xs = (X - self.x_mean_) / self.x_std_
         target = np.log(np.maximum(std, _FLOOR))
-        self.intercept_ = float(target.mean())
-        gram = Xs.T @ Xs + self.alpha * np.eye(Xs.shape[1])
-        self.coef_ = np.linalg.solve(gram, Xs.T @ (target - self.intercept_))
+        from sklearn.linear_model import Ridge
+
+        ridge = Ridge(alpha=self.alpha).fit(Xs, target)
+        self.intercept_, self.coef_ = float(ridge.intercept_), np.asarray(ridge.coef_, dtype=np.float64)
         self.std_range_ = (float(max(std.min(), _FLOOR)), float(std.max()))
         self.global_std_ = float(np.sqrt(np.mean(std**2)))
         self.n_archs_ = int(keep.sum())

@@ -342,7 +342,11 @@ def _load_cached(
 
 
 def _area_matrix(src: int, dst: int) -> np.ndarray:
-    """(dst, src) weights: output pixel i averages the input interval [i*src/dst, (i+1)*src/dst) by overlap."""
+    """(dst, src) weights: output pixel i averages the input interval [i*src/dst, (i+1)*src/dst) by overlap.
+
+    Kept by hand on purpose: torch's adaptive average pooling (``interpolate(mode="area")``) widens each window to
+    whole pixels, which is not an exact area average when the sizes do not divide (28 -> 16), and PIL's BOX filter
+    is exact but works one image at a time; two small matrices resample the whole batch exactly in one product."""
     edges = np.arange(dst + 1) * (src / dst)
     lo, hi = edges[:-1, None], edges[1:, None]
     pix = np.arange(src)[None, :]
