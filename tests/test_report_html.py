@@ -45,3 +45,12 @@ def test_a_headless_browser_renders_tables_and_figures(results, tmp_path):
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--screenshot={shot}", url], capture_output=True, timeout=120)
     assert shot.stat().st_size > 50_000  # a page of text, tables and figures, not a blank one
+
+
+def test_the_report_says_what_answered_the_queries(small_store, tmp_path):
+    out = tmp_path / "hybrid"
+    assert main(["compare", str(small_store), "--out", str(out), "--seeds", "2", "--budget", "10", "--processes", "1",
+                 "--strategies", "random_search"]) == 0  # fmt: skip
+    line = next(x for x in (out / "report.md").read_text().splitlines() if x.startswith("- answered by:"))
+    share = float(re.search(r"the table for ([\d.]+) %", line).group(1))
+    assert 0 <= share < 50 and "a surrogate fitted on it for the other" in line  # 20 of 15,625 cells are stored

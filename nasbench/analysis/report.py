@@ -51,7 +51,7 @@ def write_report(
     figures = draw_figures(analysis, out) if plots else {}
     report = out / REPORT_FILE
     summary = out / SUMMARY_FILE
-    text = render_markdown(analysis, figures, alpha)
+    text = render_markdown(analysis, figures, alpha, answered=answered_by(analysis.config, out))
     atomic_write_text(report, text)
     title = text.splitlines()[0].lstrip("# ") if text else "Strategy comparison"
     atomic_write_text(out / HTML_FILE, render_html(text, out, title))
@@ -59,6 +59,38 @@ def write_report(
     owned.record(out, REPORT_FILE, HTML_FILE, SUMMARY_FILE, *(path.name for path in figures.values()))
     log.info("wrote %s, %s and %d figures", report, summary, len(figures))
     return analysis, ReportFiles(report, summary, figures)
+
+
+def answered_by(config: dict[str, Any], out: Path) -> str:
+    """What answered the runs' queries: the table alone, or the table and a surrogate (with each one's share of
+    the evaluations, when the store is still where the comparison read it)."""
+    bench = config.get("benchmark") or {}
+    if bench.get("kind") != "hybrid":
+        return "the table: every evaluation is a measured result"
+    store = Path(str(bench.get("store", "")))
+    if not store.is_file():
+        return "the table, and a surrogate for the cells it lacks (the store is not at hand to count which)"
+    from nasbench.benchmark import TabularBenchmark
+    from nasbench.errors import MissingResult
+    from nasbench.runner.experiment import read_runs
+
+    table = TabularBenchmark.open(store)
+    known: dict[str, bool] = {}
+    counts = [0, 0]  # from the table, from the surrogate
+    for run in read_runs(out):
+        for arch in run.arch:
+            if arch not in known:
+                try:
+                    table.rows([table.space.from_str(arch)])
+                    known[arch] = True
+                except MissingResult:
+                    known[arch] = False
+            counts[0 if known[arch] else 1] += 1
+    total = sum(counts) or 1
+    return (
+        f"the table for {100 * counts[0] / total:.1f} % of the evaluations (measured results), a surrogate fitted "
+        f"on it for the other {100 * counts[1] / total:.1f} % (predictions, `OUT/surrogate`)"
+    )
 
 
 def _time_label(config: dict[str, Any]) -> str:
@@ -317,7 +349,9 @@ def _significance_section(analysis: Analysis, alpha: float) -> list[str]:
     return out
 
 
-def render_markdown(analysis: Analysis, figures: dict[str, Path], alpha: float = ALPHA) -> str:
+def render_markdown(
+    analysis: Analysis, figures: dict[str, Path], alpha: float = ALPHA, *, answered: str | None = None
+) -> str:
     name = Path(str(analysis.config.get("benchmark", {}).get("dataset", ""))).name
 
     def fig(key: str, caption: str) -> list[str]:
@@ -335,6 +369,7 @@ def render_markdown(analysis: Analysis, figures: dict[str, Path], alpha: float =
         "## Setup",
         "",
         *_setup_lines(analysis),
+        *([f"- answered by: {answered}"] if answered else []),
         "",
         "## Final incumbent score",
         "",
