@@ -163,7 +163,7 @@ def run_validate(args: argparse.Namespace) -> int:
     from nasbench.errors import NasbenchError
     from nasbench.spaces.nb201 import NB201Space
     from nasbench.store import read_store
-    from nasbench.train.validate import finalists_from_comparison, store_recipe, validate
+    from nasbench.train.validate import finalists_from_comparison, store_recipe
 
     space = NB201Space()
     archs = [parse_arch(space, a) for a in args.arch]
@@ -181,7 +181,16 @@ def run_validate(args: argparse.Namespace) -> int:
         from nasbench.runner.experiment import saved_surrogate
 
         surrogate = saved_surrogate(args.from_comparison)
-    report = validate(
+    with Progress("validate", "training") as bar:
+        report = _validate(args, archs, recipe, surrogate, bar.update)
+    print((Path(args.out) / "report.md").read_text())
+    return 0 if report["finalists"] else 1
+
+
+def _validate(args: argparse.Namespace, archs: Any, recipe: Any, surrogate: Any, progress: Any) -> dict[str, Any]:
+    from nasbench.train.validate import validate
+
+    return validate(
         args.store,
         archs,
         args.out,
@@ -195,9 +204,8 @@ def run_validate(args: argparse.Namespace) -> int:
         workers=args.processes,
         plot=not args.no_plot,
         surrogate=surrogate,
+        progress=progress,
     )
-    print((Path(args.out) / "report.md").read_text())
-    return 0 if report["finalists"] else 1
 
 
 def _seed_range(count: int, first: int) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,10 +90,12 @@ def validate(
     workers: int = 1,
     plot: bool = True,
     surrogate: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``archs`` x ``seeds`` under the store's recipe and write ``report.json``, ``report.md`` and
     ``validation.png`` into ``out_dir``. Returns the report as a dict. ``surrogate``: a saved surrogate folder
-    (a hybrid comparison's ``OUT/surrogate``) whose predictions stand in for cells the table lacks."""
+    (a hybrid comparison's ``OUT/surrogate``) whose predictions stand in for cells the table lacks;
+    ``progress(done, total)`` is called after each finished training."""
     data = read_store(store)
     require_network(data.space, "nasbench validate")
     space = NB201Space()
@@ -159,7 +161,7 @@ def validate(
         workers=workers,
         device=device,
     )
-    build(config)
+    build(config, on_result=progress)
     measured = read_store(config.out)
     rows = _compare(data, measured, archs, metric, epoch, predictor)
     bench_vals = [r.benchmark_mean for r in rows]
