@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -126,3 +127,13 @@ def test_tables_and_runs_as_data_frames_with_official_strings(full_store, tmp_pa
     runs = runs_frame(out)
     assert len(runs) == 20 and set(runs["strategy"]) == {"random_search", PATH}
     assert all(bench.space.validate(a) for a in runs["arch"])  # official strings, read back by the space
+
+
+def test_python_and_cli_agree_on_a_partial_store(small_store, tmp_path):
+    """Experiment, like `compare --surrogate auto`, backs a store that does not cover the space by a surrogate."""
+    out = run_experiment(Experiment(small_store, ["random_search"], range(2), budget=Budget(evaluations=30)),
+                         tmp_path / "py", processes=1)  # fmt: skip
+    assert json.loads((out / "experiment.json").read_text())["benchmark"]["kind"] == "hybrid"
+    assert main(["compare", str(small_store), "--out", str(tmp_path / "cli"), "--strategies", "random_search",
+                 "--seeds", "2", "--budget", "30", "--processes", "1", "--no-report"]) == 0  # fmt: skip
+    assert [t.arch for t in read_runs(out)] == [t.arch for t in read_runs(tmp_path / "cli")]

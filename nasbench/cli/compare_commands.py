@@ -8,7 +8,6 @@ from typing import Any
 from nasbench.cli.progress import Progress
 from nasbench.errors import InvalidQuery
 from nasbench.oneshot import METHODS as ONESHOT_METHODS
-from nasbench.spaces.base import Enumerable
 
 DEFAULT_STRATEGIES = "random_search,regularized_evolution,local_search,reinforce"
 MAX_SEEDS = 100_000
@@ -75,7 +74,7 @@ def register(subparsers: Any) -> None:
 
 def run_compare(args: argparse.Namespace) -> int:
     from nasbench.benchmark import TabularBenchmark
-    from nasbench.runner.experiment import Experiment, StrategySpec, run_experiment
+    from nasbench.runner.experiment import Experiment, StrategySpec, covers_space, run_experiment
     from nasbench.runner.simulate import Budget, Protocol, default_noise
 
     if not 1 <= args.seeds <= MAX_SEEDS:
@@ -98,7 +97,7 @@ def run_compare(args: argparse.Namespace) -> int:
     noise = args.noise or default_noise(bench)
     protocol = Protocol(args.search_metric, args.search_epoch, args.score_metric, args.score_epoch, noise)
     protocol.resolved(bench)  # fail before any run on a metric or epoch the store lacks
-    hybrid = args.surrogate == "always" or (args.surrogate == "auto" and not _covers_space(bench))
+    hybrid = args.surrogate == "always" or (args.surrogate == "auto" and not covers_space(bench))
     experiment = Experiment(
         store=args.store,
         strategies=specs,
@@ -151,15 +150,6 @@ def _run_with_oneshot(args: argparse.Namespace, methods: list[str], baselines: l
         protocol=Protocol(args.search_metric, args.search_epoch, args.score_metric, args.score_epoch, noise),
     )
     return run_and_report(args.store, args.out, config, overwrite=args.overwrite, report=not args.no_report)
-
-
-def _covers_space(bench: Any) -> bool:
-    """Whether the table answers every architecture of its space (never, for a space that cannot be listed)."""
-    if not isinstance(bench.space, Enumerable):
-        return False
-    if bench.iso_shared:
-        return len({bench.space.canonical(a) for a in bench.space.all_archs()}) == len(bench)
-    return len(bench) == bench.space.size
 
 
 def run_strategies(args: argparse.Namespace) -> int:

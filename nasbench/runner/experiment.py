@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,9 @@ class Experiment:
     budget: Budget = field(default_factory=lambda: Budget(evaluations=150))
     workers: int = 1
     charge_overhead: bool = False
-    hybrid: bool = False  # answer cells the table lacks from a surrogate fitted on it (saved in DIR/surrogate)
+    # Answer cells the table lacks from a surrogate fitted on it (saved in DIR/surrogate); None: exactly when the
+    # store does not cover the space, as `nasbench compare --surrogate auto` does.
+    hybrid: bool | None = None
 
     def __post_init__(self) -> None:
         """Normalise what the user gave; refuse a comparison that cannot run as asked, before any folder is made."""
@@ -163,6 +165,18 @@ class Experiment:
         }
 
 
+def covers_space(table: TabularBenchmark) -> bool:
+    """Whether the table answers every architecture of its space (never, for a space that cannot be listed)."""
+    from nasbench.spaces.base import Enumerable
+
+    space = table.space
+    if not isinstance(space, Enumerable):
+        return False
+    if table.iso_shared:
+        return len({space.canonical(a) for a in space.all_archs()}) == len(table)  # type: ignore[attr-defined]
+    return len(table) == space.size
+
+
 def _is_count(value: object, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
@@ -214,6 +228,8 @@ def run_experiment(
         raise InvalidQuery(f"processes is an integer in 1..4096 (or None: all cores), got {processes!r}")
     if table is None:
         table = TabularBenchmark.open(experiment.store)
+    if experiment.hybrid is None:
+        experiment = replace(experiment, hybrid=not covers_space(table))
     check_strategies(experiment.strategies, table)
     sha256 = sha256_file(experiment.store)
     owned.claim(out, KIND, inputs=[experiment.store], adopt=(CONFIG_FILE, OUTPUT_NAMES))
