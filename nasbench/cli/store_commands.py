@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from typing import Any
 
 from nasbench.benchmark import TabularBenchmark
 from nasbench.cli.progress import Progress
-from nasbench.errors import InvalidArchitecture, NasbenchError
+from nasbench.errors import InvalidArchitecture, NasbenchError, StoreError
 
 
 def register(subparsers: Any) -> None:
@@ -30,6 +31,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, help="training seed (default: mean over the seeds that exist)")
     p.add_argument("--json", action="store_true", help="print one JSON object per architecture")
     p.set_defaults(run=run_query)
+
+    p = subparsers.add_parser(
+        "join",
+        help="add per-architecture columns (device costs, ...) from a table to a store",
+        description="Write a copy of STORE with columns of TABLE (CSV or parquet) added as static figures, rows "
+        "matched by the --key column: official strings, or integers = official indices (matched to the store's "
+        "official_index). A table whose architectures are not of the store's space is refused.",
+    )
+    p.add_argument("store", help="the store to extend")
+    p.add_argument("table", help="CSV or parquet file with one row per architecture")
+    p.add_argument("--out", required=True, help="the new store (.h5)")
+    p.add_argument("--key", default="arch", help="the table's column naming each architecture: official strings, "
+                   "or official indices (default: arch)")  # fmt: skip
+    p.add_argument("--map", action="append", default=[], metavar="COLUMN=NAME",
+                   help="join COLUMN as /static/NAME (with its unit: edgegpu_latency=edgegpu_latency_ms)")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it is a store")
+    p.set_defaults(run=run_join)
 
     p = subparsers.add_parser("import", help="import published results into a store")
     sub = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
@@ -206,7 +224,9 @@ def run_query(args: argparse.Namespace) -> int:
     for text in args.arch:
         arch = parse_arch(bench.space, text)
         result = bench.query(arch, epoch=args.epoch, seed=args.seed)
-        fields = {**result.values, "epoch": result.epoch, "seed": result.seed, "source": result.source}
+        row = int(bench.rows([arch])[0])
+        static = {name: float(values[row]) for name, values in sorted(bench.data.static.items())}
+        fields = {**result.values, **static, "epoch": result.epoch, "seed": result.seed, "source": result.source}
         if args.json:
             clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in fields.items()}
             print(json.dumps({"arch": bench.space.to_str(arch), "decisions": list(arch), **clean}))
@@ -217,7 +237,7 @@ def run_query(args: argparse.Namespace) -> int:
                 if math.isnan(value):
                     continue
                 value = f"{value:.6g}"
-            print(f"  {key:<13}{value}")
+            print(f"  {key:<19}{value}")
     return 0
 
 
@@ -347,4 +367,18 @@ def run_import_nats(args: argparse.Namespace) -> int:
         f"wrote {args.out}: {len(data.archs)} archs, {len(data.epochs)} epochs, seeds {list(data.seeds)}, "
         f"dataset {data.dataset}"
     )
+    return 0
+
+
+def run_join(args: argparse.Namespace) -> int:
+    from nasbench.store import read_store, write_store
+    from nasbench.store.join import join_table
+
+    if os.path.abspath(args.out) == os.path.abspath(args.store):
+        raise StoreError(f"--out {args.out} is the input store; write the joined store to a new file")
+    data, uncovered = join_table(read_store(args.store), args.table, key=args.key, columns=_pairs(args.map, "--map",
+                                 "COLUMN=NAME"))  # fmt: skip
+    write_store(args.out, data, overwrite=args.overwrite)
+    missing = f"; {uncovered:,} of them not in the table (NaN)" if uncovered else ""
+    print(f"wrote {args.out}: {len(data.archs):,} architectures, static {', '.join(sorted(data.static))}{missing}")
     return 0

@@ -175,12 +175,12 @@ def import_table(path: str | os.PathLike[str], spec: TableSpec) -> StoreData:
         if key in seen:
             raise ImportSpecError(f"two columns map to {col.name}@{col.epoch} seed {col.seed}")
         seen.add(key)
-        values = _numeric(frame, col.column, path)[order]
+        values = numeric_column(frame, col.column, path)[order]
         if col.name.endswith("_acc"):
             values = _to_fraction(values, col.column, spec.percent)
         array = metrics.setdefault(col.name, np.full((n, len(seeds), len(epochs)), np.nan, dtype=np.float32))
         array[:, seeds.index(col.seed), epochs.index(col.epoch)] = values  # type: ignore[arg-type]
-    static = {c.name: _numeric(frame, c.column, path)[order].astype(np.float32) for c in static_cols}
+    static = {c.name: numeric_column(frame, c.column, path)[order].astype(np.float32) for c in static_cols}
 
     data = StoreData(
         space=spec.space,
@@ -224,7 +224,7 @@ def _seeds(metric_cols: list[ColumnTarget]) -> tuple[int | None, ...]:
     return tuple(named) if named else (None,)
 
 
-def _numeric(frame: Any, column: str, path: object) -> np.ndarray:
+def numeric_column(frame: Any, column: str, path: object) -> np.ndarray:
     import pandas as pd
 
     values = pd.to_numeric(frame[column], errors="coerce")
