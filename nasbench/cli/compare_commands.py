@@ -8,7 +8,7 @@ from typing import Any
 from nasbench.cli.progress import Progress
 from nasbench.errors import InvalidQuery
 from nasbench.oneshot import METHODS as ONESHOT_METHODS
-from nasbench.spaces.base import Enumerable
+from nasbench.spaces.base import Enumerable, SearchSpace
 
 DEFAULT_STRATEGIES = "random_search,regularized_evolution,local_search,reinforce"
 MAX_SEEDS = 100_000
@@ -155,11 +155,12 @@ def _run_with_oneshot(args: argparse.Namespace, methods: list[str], baselines: l
 
 def _covers_space(bench: Any) -> bool:
     """Whether the table answers every architecture of its space (never, for a space that cannot be listed)."""
-    if not isinstance(bench.space, Enumerable):
+    space: SearchSpace = bench.space
+    if not isinstance(space, Enumerable):
         return False
     if bench.iso_shared:
-        return len({bench.space.canonical(a) for a in bench.space.all_archs()}) == len(bench)
-    return len(bench) == bench.space.size
+        return len({space.canonical(a) for a in space.all_archs()}) == len(bench)
+    return len(bench) == space.size
 
 
 def run_strategies(args: argparse.Namespace) -> int:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from nasbench.benchmark import TabularBenchmark
 from nasbench.cli.progress import Progress
 from nasbench.errors import InvalidArchitecture, NasbenchError
+
+if TYPE_CHECKING:
+    from nasbench.store.format import StoreData
 
 
 def register(subparsers: Any) -> None:
@@ -206,7 +210,12 @@ def run_query(args: argparse.Namespace) -> int:
     for text in args.arch:
         arch = parse_arch(bench.space, text)
         result = bench.query(arch, epoch=args.epoch, seed=args.seed)
-        fields = {**result.values, "epoch": result.epoch, "seed": result.seed, "source": result.source}
+        fields: dict[str, object] = {
+            **result.values,
+            "epoch": result.epoch,
+            "seed": result.seed,
+            "source": result.source,
+        }
         if args.json:
             clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in fields.items()}
             print(json.dumps({"arch": bench.space.to_str(arch), "decisions": list(arch), **clean}))
@@ -312,7 +321,7 @@ def run_import_nb101(args: argparse.Namespace) -> int:
     kind = args.format or {".tfrecord": "tfrecord", ".pkl": "records", ".json": "zc_json"}.get(
         Path(args.source_file).suffix.lower()
     )
-    readers = {
+    readers: dict[str, Callable[[str], StoreData]] = {
         "tfrecord": import_nb101.read_tfrecord,
         "records": import_nb101.read_official_records,
         "zc_json": import_nb101.read_zc_json,
