@@ -10,7 +10,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -57,11 +57,18 @@ class Benchmark(Protocol):
     """What the runner, strategies' context and surrogates may use: the space, the metrics with their direction
     ("max" / "min"), the epochs and seeds, and queries."""
 
-    space: SearchSpace
-    metrics: tuple[str, ...]
-    directions: Mapping[str, str]
-    epochs: tuple[int, ...]
-    seeds: tuple[int | None, ...]
+    # Read-only members (properties), so that an implementation's plain attributes of narrower types
+    # (``directions: dict[str, str]``) satisfy the protocol: a settable protocol attribute is invariant.
+    @property
+    def space(self) -> SearchSpace: ...
+    @property
+    def metrics(self) -> tuple[str, ...]: ...
+    @property
+    def directions(self) -> Mapping[str, str]: ...
+    @property
+    def epochs(self) -> tuple[int, ...]: ...
+    @property
+    def seeds(self) -> tuple[int | None, ...]: ...
 
     def query(self, arch: Arch | str, *, epoch: int | None = None, seed: int | None = None) -> Result: ...
 
@@ -129,7 +136,8 @@ class TabularBenchmark:
         self._full = full
         self._mean = mean
         self._has_any_full = present  # (N, S, T): some metric of that run exists
-        self._has_any_mean = present.any(axis=1)  # (N, T)
+        # (N, T); cast: any() over an axis of a 3-d array is an array, numpy's stubs also allow a scalar
+        self._has_any_mean = cast(np.ndarray, present.any(axis=1))
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> TabularBenchmark:

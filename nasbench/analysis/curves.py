@@ -14,7 +14,7 @@ from nasbench.runner.simulate import Trajectory
 Axis = Literal["evaluations", "time"]
 
 
-def step_values(x: Sequence[float], y: Sequence[float], grid: np.ndarray) -> np.ndarray:
+def step_values(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, grid: np.ndarray) -> np.ndarray:
     """The right-continuous step function through events ``(x, y)`` (x non-decreasing) read at ``grid``: the y of
     the last event with x <= g, NaN before the first event, the last y after the last event (the search stopped;
     its answer stands)."""

@@ -93,7 +93,7 @@ def _settled_ylim(ax: Any, curves: dict[str, Curve], scale: float, sign: float, 
     settled = [
         sign * scale * c.mean[len(c.grid) // 20] for c in curves.values() if not np.isnan(c.mean[len(c.grid) // 20])
     ]
-    best = [
+    best: list[float] = [
         np.nanmax(sign * scale * c.mean + scale * c.se) for c in curves.values() if not np.all(np.isnan(c.mean))
     ]  # higher-is-better units
     if optimum is not None:

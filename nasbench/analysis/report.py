@@ -118,7 +118,7 @@ def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
     figs: dict[str, Path] = {}
     opt = analysis.optimum
     sc = analysis.score
-    common = {"scale": sc.scale, "direction": sc.direction, "palette": palette}
+    common: dict[str, Any] = {"scale": sc.scale, "direction": sc.direction, "palette": palette}
     bench = analysis.config.get("benchmark") or {}
     on = f" on {bench.get('space', '?')} / {bench.get('dataset', '?')}" if bench else ""
     figs["score_vs_evaluations"] = plots.plot_curves(

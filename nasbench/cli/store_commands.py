@@ -6,11 +6,15 @@ import argparse
 import json
 import math
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from nasbench.benchmark import TabularBenchmark
 from nasbench.cli.progress import Progress
 from nasbench.errors import InvalidArchitecture, NasbenchError, StoreError
+
+if TYPE_CHECKING:
+    from nasbench.store.format import StoreData
 
 
 def register(subparsers: Any) -> None:
@@ -226,7 +230,13 @@ def run_query(args: argparse.Namespace) -> int:
         result = bench.query(arch, epoch=args.epoch, seed=args.seed)
         row = int(bench.rows([arch])[0])
         static = {name: float(values[row]) for name, values in sorted(bench.data.static.items())}
-        fields = {**result.values, **static, "epoch": result.epoch, "seed": result.seed, "source": result.source}
+        fields: dict[str, object] = {
+            **result.values,
+            **static,
+            "epoch": result.epoch,
+            "seed": result.seed,
+            "source": result.source,
+        }
         if args.json:
             clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in fields.items()}
             print(json.dumps({"arch": bench.space.to_str(arch), "decisions": list(arch), **clean}))
@@ -332,7 +342,7 @@ def run_import_nb101(args: argparse.Namespace) -> int:
     kind = args.format or {".tfrecord": "tfrecord", ".pkl": "records", ".json": "zc_json"}.get(
         Path(args.source_file).suffix.lower()
     )
-    readers = {
+    readers: dict[str, Callable[[str], StoreData]] = {
         "tfrecord": import_nb101.read_tfrecord,
         "records": import_nb101.read_official_records,
         "zc_json": import_nb101.read_zc_json,

@@ -187,6 +187,7 @@ def run_predict(args: argparse.Namespace) -> int:
     model_std = surrogate.predict_dist(archs)[1] if surrogate.model.has_dist else None
     value = mean
     if args.seed is not None:
+        assert surrogate.metric is not None, "a surrogate that predicts has a target metric"
         value = clip_prediction(
             surrogate.metric, mean + noise * standard_normal(args.seed, arch_keys(space, np.asarray(archs)))
         )

@@ -12,7 +12,7 @@ five ops, "none" included, as NAS-Bench-201 derives it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch.func import functional_call
@@ -53,7 +53,7 @@ class DARTS(OneShotMethod):
     def _weights(self) -> torch.Tensor:
         return torch.softmax(self.alphas_, dim=-1)
 
-    def _step(self, x, y, xv, yv):  # type: ignore[no-untyped-def]
+    def _step(self, x, y, xv, yv):
         self.a_optimizer_.zero_grad(set_to_none=True)
         if self.order == 1:
             loss = self.criterion_(self.supernet_(xv, weights=self._weights()), yv)
@@ -63,7 +63,7 @@ class DARTS(OneShotMethod):
         self.a_optimizer_.step()
         return self._train_weights(x, y, weights=self._weights().detach())
 
-    def _second_order_grad(self, x, y, xv, yv) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    def _second_order_grad(self, x, y, xv, yv) -> torch.Tensor:
         net = self.supernet_
         names = [n for n, p in net.named_parameters()]
         params = [p for _, p in net.named_parameters()]
@@ -81,7 +81,8 @@ class DARTS(OneShotMethod):
         val_loss = self.criterion_(functional_call(net, unrolled, (xv,), {"weights": self._weights()}), yv)
         d_alpha, *d_w = torch.autograd.grad(val_loss, [self.alphas_, *unrolled.values()])
         # Hessian-vector product (d^2 L_train / d alpha d w) . d_w by central differences around w
-        norm = torch.sqrt(sum((g * g).sum() for g in d_w))
+        # cast: the network has parameters, so d_w is not empty and the sum is a tensor, not the start value 0
+        norm = torch.sqrt(cast(torch.Tensor, sum((g * g).sum() for g in d_w)))
         eps = 0.01 / float(norm.clamp_min(1e-12))
         grads_at = []
         for sign in (1.0, -1.0):

@@ -43,6 +43,7 @@ class Controller(nn.Module):
 
     def forward(self, generator: torch.Generator) -> tuple[Arch, torch.Tensor, torch.Tensor]:
         """A sampled cell, the sum of its log-probabilities and the sum of the per-edge entropies."""
+        inputs: torch.Tensor  # the start parameter, then each sampled op's embedding
         inputs, state = self.start, None
         ops, log_probs, entropies = [], [], []
         for _ in range(NUM_EDGES):
@@ -104,7 +105,7 @@ class ENAS(OneShotMethod):
         idx = torch.randperm(n, generator=self.gen_)[: self.batch_size].to(self.data_.device)
         return self.data_.val_x[idx], self.data_.val_y[idx]
 
-    def _step(self, x, y, xv, yv):  # type: ignore[no-untyped-def]
+    def _step(self, x, y, xv, yv):
         return self._train_weights(x, y, arch=self._sample())
 
     def _end_epoch(self, epoch: int) -> dict[str, float]:

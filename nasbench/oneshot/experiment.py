@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -43,6 +43,7 @@ from nasbench.runner.experiment import (
     read_runs,
 )
 from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
+from nasbench.spaces.base import Enumerable
 from nasbench.train.registry import require_network
 
 log = logging.getLogger(__name__)
@@ -124,8 +125,9 @@ class _Scorer:
         self.protocol = protocol
         self.use_surrogate = use_surrogate
         self._full: Any = None
+        self._space = cast(Enumerable, bench.space)  # one-shot search needs a trainable space (NB201): enumerable
         try:
-            bench.rows(np.asarray(bench.space.all_archs(), dtype=np.int64))
+            bench.rows(np.asarray(self._space.all_archs(), dtype=np.int64))
             self.complete = True
         except MissingResult:
             self.complete = False
@@ -140,14 +142,16 @@ class _Scorer:
             from nasbench.surrogates.benchmarks import HybridBenchmark, SurrogateBenchmark
 
             p = self.protocol
+            assert p.search_epoch is not None and p.score_epoch is not None  # the protocol is resolved
             log.info("the table holds %d of %d cells: fitting surrogates for the others", len(self.bench),
-                     self.bench.space.size)  # fmt: skip
+                     self._space.size)  # fmt: skip
+            assert p.search_metric is not None and p.score_metric is not None  # the protocol is resolved
             metrics = tuple(dict.fromkeys((p.search_metric, p.score_metric, "train_time_s")))
             surrogate = SurrogateBenchmark.from_store(
                 self.bench,
                 metrics=metrics,
                 epochs=sorted({p.search_epoch, p.score_epoch}),
-                seed=0,  # type: ignore[type-var]
+                seed=0,
             )
             self._full = HybridBenchmark(self.bench, surrogate)
         return self._full
@@ -155,6 +159,7 @@ class _Scorer:
     def __call__(self, arch: tuple[int, ...]) -> tuple[float, float, str]:
         """(search metric at the search epoch, score metric at the score epoch, source) of ``arch``."""
         p = self.protocol
+        assert p.search_metric is not None and p.score_metric is not None  # the protocol is resolved
         if arch in self.bench:
             source = self.bench
         else:
@@ -183,6 +188,7 @@ def rank_correlation(
     picks = rng.choice(len(archs), size=min(sample, len(archs)), replace=False)
     cells = [archs[int(i)] for i in np.sort(picks)]
     shared = np.array([shared_accuracy(supernet, a, data.val_x, data.val_y) for a in cells])
+    assert protocol.search_metric is not None and protocol.score_metric is not None  # the protocol is resolved
     val = bench.query_many(cells, epoch=protocol.search_epoch, metrics=[protocol.search_metric])[protocol.search_metric]
     test = bench.query_many(cells, epoch=protocol.score_epoch, metrics=[protocol.score_metric])[protocol.score_metric]
 

@@ -63,7 +63,7 @@ class GDAS(OneShotMethod):
         self.last_index_ = [int(i) for i in index.tolist()]
         return one_hot - soft.detach() + soft, self.last_index_
 
-    def _step(self, x, y, xv, yv):  # type: ignore[no-untyped-def]
+    def _step(self, x, y, xv, yv):
         hard, index = self.sample()
         out = self._train_weights(x, y, weights=hard.detach(), index=index)
         hard, index = self.sample()

@@ -34,7 +34,7 @@ class RSWS(OneShotMethod):
     def _setup(self) -> None:
         self.space_ = NB201Space()
 
-    def _step(self, x, y, xv, yv):  # type: ignore[no-untyped-def]
+    def _step(self, x, y, xv, yv):
         return self._train_weights(x, y, arch=self.space_.sample(self.rng_))
 
     def _derive(self) -> tuple[Arch, dict[str, Any]]:

@@ -16,12 +16,13 @@ one-hot supernet computes exactly what the standalone network computes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
 
 from nasbench.spaces.nb201 import EDGES, NONE, NUM_EDGES, NUM_OPS, NB201Space
-from nasbench.train.network import NB201Network, ReductionBlock, make_op
+from nasbench.train.network import Cell, NB201Network, ReductionBlock, make_op
 
 Arch = tuple[int, ...]
 
@@ -31,7 +32,8 @@ class MixedEdge(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.ops = nn.ModuleList([make_op(op, channels) for op in range(1, NUM_OPS)])
+        # cast: make_op returns None only for op 0 ("none"), which is not in this range
+        self.ops = nn.ModuleList([cast(nn.Module, make_op(op, channels)) for op in range(1, NUM_OPS)])
 
     def run(self, x: torch.Tensor, op: int) -> torch.Tensor | None:
         """The output of op ``op`` alone; None for "none"."""
@@ -71,13 +73,15 @@ class SuperCell(nn.Module):
             for e, (dst, src) in enumerate(EDGES):
                 if dst != node:
                     continue
-                edge = self.edges[e]
+                edge = cast(MixedEdge, self.edges[e])  # a ModuleList's items are typed Module; these are MixedEdges
                 if arch is not None:
                     out = edge.run(nodes[src], arch[e])
-                elif index is not None:
-                    out = edge.hard(nodes[src], weights[e], int(index[e]))  # type: ignore[index]
                 else:
-                    out = edge.mixed(nodes[src], weights[e])  # type: ignore[index]
+                    assert weights is not None  # NB201Supernet.forward gives exactly one of arch and weights
+                    if index is not None:
+                        out = edge.hard(nodes[src], weights[e], int(index[e]))
+                    else:
+                        out = edge.mixed(nodes[src], weights[e])
                 if out is not None:
                     total = out if total is None else total + out
             # as the standalone cell: a node whose every input edge is "none" is zero
@@ -121,8 +125,10 @@ class NB201Supernet(nn.Module):
             raise ValueError("give either arch (op indices) or weights (a (6, 5) tensor), not both or neither")
         if arch is not None:
             arch = NB201Space().validate(tuple(int(a) for a in arch))
-        elif tuple(weights.shape) != (NUM_EDGES, NUM_OPS):  # type: ignore[union-attr]
-            raise ValueError(f"weights must have shape ({NUM_EDGES}, {NUM_OPS}), got {tuple(weights.shape)}")  # type: ignore[union-attr]
+        else:
+            assert weights is not None  # checked above: exactly one of arch and weights is given
+            if tuple(weights.shape) != (NUM_EDGES, NUM_OPS):
+                raise ValueError(f"weights must have shape ({NUM_EDGES}, {NUM_OPS}), got {tuple(weights.shape)}")
         x = self.stem(x)
         for layer in self.cells:
             x = layer(x) if isinstance(layer, ReductionBlock) else layer(x, arch, weights, index)
@@ -148,8 +154,9 @@ class NB201Supernet(nn.Module):
                 theirs.load_state_dict(mine.state_dict())
                 continue
             # the standalone cell keeps modules only for its non-"none" edges, in edge order
-            chosen = [mine.edges[e].ops[op - 1] for e, op in enumerate(arch) if op != NONE]
-            for src, dst in zip(chosen, theirs.edges, strict=True):
+            cell = cast(SuperCell, mine)  # the supernet's cells are ReductionBlocks and SuperCells
+            chosen = [cast(MixedEdge, cell.edges[e]).ops[op - 1] for e, op in enumerate(arch) if op != NONE]
+            for src, dst in zip(chosen, cast(Cell, theirs).edges, strict=True):
                 dst.load_state_dict(src.state_dict())
         net.train(self.training)
         return net

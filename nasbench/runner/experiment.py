@@ -173,7 +173,7 @@ def covers_space(table: TabularBenchmark) -> bool:
     if not isinstance(space, Enumerable):
         return False
     if table.iso_shared:
-        return len({space.canonical(a) for a in space.all_archs()}) == len(table)  # type: ignore[attr-defined]
+        return len({space.canonical(a) for a in space.all_archs()}) == len(table)
     return len(table) == space.size
 
 

@@ -31,7 +31,7 @@ def default_noise(bench: Benchmark) -> Literal["mean", "sample"]:
     to draw from, else ``"mean"``."""
     stated = (getattr(bench, "defaults", None) or {}).get("noise")
     if stated in ("mean", "sample"):
-        return stated  # type: ignore[no-any-return]
+        return stated
     return "sample" if [s for s in bench.seeds if s is not None] else "mean"
 
 
@@ -169,6 +169,7 @@ def run_search(
     if not (_is_int(seed) and 0 <= seed < 2**63):
         raise InvalidQuery(f"seed is an integer >= 0, got {seed!r}")
     protocol = protocol.resolved(bench)
+    assert protocol.search_metric is not None and protocol.search_epoch is not None  # resolved() fills every field
     if getattr(strategy, "multi_fidelity", False) and len(bench.epochs) < 2:
         raise InvalidQuery(
             f"{strategy.name} is multi-fidelity: it needs a benchmark with at least two epochs, this one has "
@@ -312,7 +313,8 @@ def _parent(
 
 
 def _score(bench: Benchmark, arch: Arch, protocol: Protocol) -> float:
-    value = bench.query(arch, epoch=protocol.score_epoch)[protocol.score_metric]  # type: ignore[index]
+    assert protocol.score_metric is not None  # the protocol is resolved: every field is filled
+    value = bench.query(arch, epoch=protocol.score_epoch)[protocol.score_metric]
     if math.isnan(value):
         raise MissingResult(
             f"the benchmark has no {protocol.score_metric} for {bench.space.to_str(arch)} at epoch "

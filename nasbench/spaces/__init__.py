@@ -32,7 +32,7 @@ def get_space(name: str) -> SearchSpace:
 @functools.cache
 def _load(name: str) -> SearchSpace:
     module, _, attr = SPACES[name].partition(":")
-    return getattr(importlib.import_module(module), attr)()  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)()
 
 
 __all__ = [

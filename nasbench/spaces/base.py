@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -44,9 +44,13 @@ class SearchSpace(Protocol):
     def sample(self, rng: np.random.Generator) -> Arch: ...
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch: ...
     def neighbors(self, arch: Arch) -> list[Arch]: ...
-    def encode(self, archs: Sequence[Arch], kind: str = "onehot") -> np.ndarray: ...
+    def encode(self, archs: Sequence[Arch] | np.ndarray, kind: str = "onehot") -> np.ndarray: ...
     def to_str(self, arch: Arch) -> str: ...
     def from_str(self, text: str) -> Arch: ...
+
+    if TYPE_CHECKING:  # for the type checker only, so isinstance() checks stay as they were
+
+        def __hash__(self) -> int: ...  # spaces key functools.lru_cache caches (features, enumerated keys)
 
 
 @runtime_checkable

@@ -358,7 +358,7 @@ class NB101Space(DiscreteSpace):
             if live and edges <= MAX_EDGES:
                 return obj  # fast path: a valid tuple of plain ints
         if hasattr(obj, "original_matrix") and hasattr(obj, "original_ops"):
-            return self.from_spec(obj.original_matrix, obj.original_ops)  # type: ignore[attr-defined]
+            return self.from_spec(obj.original_matrix, obj.original_ops)
         if isinstance(obj, (tuple, list)) and len(obj) == 2 and not isinstance(obj[0], (int, np.integer)):
             return self.from_spec(obj[0], obj[1])
         return super().validate(obj)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -220,7 +221,7 @@ class NB201Space(EnumerableSpace):
 
     # ---- encodings ----------------------------------------------------------------------------------------
 
-    def encode(self, archs: Sequence[Arch], kind: str = "onehot") -> np.ndarray:
+    def encode(self, archs: Sequence[Arch] | np.ndarray, kind: str = "onehot") -> np.ndarray:
         """Feature matrix (len(archs), d) as float32.
 
         - ``onehot`` (30): the op of each edge, one-hot.
@@ -420,7 +421,7 @@ def _cell_stats(ops: np.ndarray) -> np.ndarray:
     nonskip = np.stack([(ops[:, list(p)] != SKIP).sum(axis=1) for p in _PATHS], axis=1)
     convs = np.stack([np.isin(ops[:, list(p)], (CONV1, CONV3)).sum(axis=1) for p in _PATHS], axis=1)
     conv3 = np.stack([(ops[:, list(p)] == CONV3).sum(axis=1) for p in _PATHS], axis=1)
-    any_path = path_alive.any(axis=1)
+    any_path = cast(np.ndarray, path_alive.any(axis=1))  # (n,): numpy's stubs also allow a scalar for any()
     for values in (nonskip, convs, conv3):
         cols.append(np.where(any_path, np.where(path_alive, values, -1).max(axis=1), 0))
         cols.append(np.where(any_path, np.where(path_alive, values, 99).min(axis=1), 0))

@@ -58,8 +58,8 @@ def read_macro_json(path: str | os.PathLike[str], *, max_bytes: int = 256 << 20)
         records[arch] = _record(path, key, record)
 
     classes: dict[Arch, set[_Values]] = {}
-    for arch, values in records.items():
-        classes.setdefault(space.canonical(arch), set()).add(values)
+    for arch, record_values in records.items():
+        classes.setdefault(space.canonical(arch), set()).add(record_values)
     shared = all(len(members) == 1 for members in classes.values())
     if shared:
         records = {arch: members.pop() for arch, members in classes.items()}

@@ -25,13 +25,13 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
 from nasbench import __version__
 from nasbench.errors import InvalidArchitecture, StoreError
-from nasbench.spaces import get_space
+from nasbench.spaces import NB201Space, get_space
 from nasbench.store import safe_pickle
 from nasbench.store.format import StoreData
 from nasbench.store.untrusted import read_bounded
@@ -109,7 +109,7 @@ def import_nats(
     meta_archs = meta.get("meta_archs") if isinstance(meta, dict) else None
     if not isinstance(meta_archs, list):
         raise StoreError(f"{directory}/meta.pickle.pbz2 has no 'meta_archs' list")
-    space = get_space("nb201")
+    space = cast(NB201Space, get_space("nb201"))  # the "nb201" entry of the registry is an NB201Space
     files = list(arch_files(directory))
     if not files:
         raise StoreError(f"{directory} holds no NNNNNN.pickle.pbz2 architecture files")
@@ -135,7 +135,7 @@ def import_nats(
         raise StoreError(f"{directory}: no results for dataset {dataset!r} at hp {hp}")
     n_epochs = epochs_seen.pop()
     seeds = sorted({s for r in records for s in r.seeds})
-    order = np.argsort(space.indices([arch_of[r.index] for r in records]), kind="stable")
+    order = np.argsort(space.indices([arch_of[r.official_index] for r in records]), kind="stable")
 
     n = len(records)
     metrics = {name: np.full((n, len(seeds), n_epochs), np.nan, dtype=np.float32) for name in _NAMES}
@@ -144,8 +144,8 @@ def import_nats(
     archs = np.zeros((n, space.num_edges), dtype=np.int8)
     for row, i in enumerate(order.tolist()):
         rec, records[i] = records[i], None  # type: ignore[call-overload]  # free each record once copied
-        archs[row] = arch_of[rec.index]
-        static["official_index"][row] = rec.index
+        archs[row] = arch_of[rec.official_index]
+        static["official_index"][row] = rec.official_index
         for name, value in zip(("params_m", "flops_m", "latency_s"), rec.static, strict=True):
             static[name][row] = value
         cols = [seeds.index(s) for s in rec.seeds]
@@ -174,7 +174,7 @@ def import_nats(
 class _Record(NamedTuple):
     """One architecture file reduced to arrays: curves (seeds, metrics in _NAMES order, epochs) float32."""
 
-    index: int
+    official_index: int  # not `index`, which would shadow tuple.index
     seeds: tuple[int, ...]
     curves: np.ndarray
     static: tuple[float, float, float]  # params_m, flops_m, latency_s

@@ -382,6 +382,7 @@ def decode_model_metrics(buf: bytes) -> dict[str, Any]:
             out["evaluation_data"].append(_decode_evaluation(value))  # type: ignore[arg-type]
         elif field == 2:
             _expect(wire, 0, "trainable_parameters")
+            assert isinstance(value, int)  # proto_fields decodes a varint (wire type 0, checked above) to an int
             out["trainable_parameters"] = value - (1 << 64) if value >= 1 << 63 else value  # int32 sign-extends
         elif field == 3:
             _expect(wire, 1, "total_time")
@@ -538,14 +539,14 @@ def read_zc_json(path: str | os.PathLike[str], *, dataset: str = "cifar10", max_
                                  f"missing {missing}, bad names {bad}")  # fmt: skip
         if sorted(figures) != names:
             raise StoreError(f"{where}: has figures {sorted(figures)}, the first cell has {names}")
-        values = []
+        row_values = []
         for name in names:
             value = finite(figures[name])
             if value is None:
                 raise StoreError(f"{where}: {name} is {FINITE}, got {show(figures[name])}")
-            values.append(value)
+            row_values.append(value)
         archs.append(arch)
-        rows.append(values)
+        rows.append(row_values)
     assert names is not None
     column = {name: i for i, name in enumerate(names)}
     values = np.asarray(rows, dtype=np.float64)

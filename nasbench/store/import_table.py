@@ -179,7 +179,7 @@ def import_table(path: str | os.PathLike[str], spec: TableSpec) -> StoreData:
         if col.name.endswith("_acc"):
             values = _to_fraction(values, col.column, spec.percent)
         array = metrics.setdefault(col.name, np.full((n, len(seeds), len(epochs)), np.nan, dtype=np.float32))
-        array[:, seeds.index(col.seed), epochs.index(col.epoch)] = values  # type: ignore[arg-type]
+        array[:, seeds.index(col.seed), epochs.index(col.epoch)] = values
     static = {c.name: numeric_column(frame, c.column, path)[order].astype(np.float32) for c in static_cols}
 
     data = StoreData(

@@ -105,7 +105,8 @@ class _Table:
                 f"more of {', '.join(TASKS)}"
             )
         col = {name: header.index(name) for name in ("arch", *tasks)}
-        archs, values, first_line = [], [], {}
+        archs, values = [], []
+        first_line: dict[tuple[int, ...], int] = {}
         for line, row in rows:
             if len(row) != len(header):
                 raise StoreError(f"{path}, line {line}: {len(row)} fields, the header has {len(header)}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bz2
 import math
 import pickle
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -40,7 +40,7 @@ class _DType:
                 f"({', '.join(sorted(_NUMERIC_DTYPES))})"
             )
         self.spec = str(spec)
-        self.order = "="
+        self.order: Literal["<", ">", "|", "="] = "="
 
     def __setstate__(self, state: object) -> None:
         # numpy pickles (3, byteorder, subarray, names, fields, elsize, alignment, flags); plain types have no

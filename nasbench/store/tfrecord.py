@@ -38,16 +38,16 @@ def crc32c_python(data: bytes) -> int:
 
 def _pick_crc32c() -> Callable[[bytes], int]:
     try:
-        import google_crc32c  # type: ignore[import-not-found]
+        import google_crc32c
 
         if getattr(google_crc32c, "implementation", "c") == "c":
-            return google_crc32c.value  # type: ignore[no-any-return]
+            return google_crc32c.value
     except ImportError:
         pass
     try:
-        import crc32c as crc32c_package  # type: ignore[import-not-found]
+        import crc32c as crc32c_package
 
-        return crc32c_package.crc32c  # type: ignore[no-any-return]
+        return crc32c_package.crc32c
     except ImportError:
         return crc32c_python
 

@@ -66,7 +66,7 @@ def strategy_class(name: str) -> type[Strategy]:
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise UnknownStrategy(f"unknown strategy {name!r}; {hint}known: {', '.join(known)}")
     module, _, attr = known[name].partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)
 
 
 def _import_class(path: str) -> type[Strategy]:

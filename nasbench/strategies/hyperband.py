@@ -26,7 +26,7 @@ def rung_epochs(epochs: tuple[int, ...], eta: float, min_epoch: int | None, max_
     if eta <= 1:
         raise ValueError(f"eta must be > 1, got {eta}")
     levels = math.floor(math.log(top / bottom, eta) + 1e-9)
-    rungs = []
+    rungs: list[int] = []
     for k in range(levels, -1, -1):
         target = top / eta**k
         snapped = min(e for e in epochs if e >= target - 1e-9 and e >= bottom)

@@ -83,7 +83,7 @@ class Hyperparameter:
         return (lo <= value if left == "[" else lo < value) and (value <= hi if right == "]" else value < hi)
 
 
-def declared(cls: type) -> tuple[Hyperparameter, ...]:
+def declared(cls: type[object]) -> tuple[Hyperparameter, ...]:
     """The hyperparameters a strategy class declares (see the module docs)."""
     ranges: dict[str, str] = getattr(cls, "ranges", {})
     options: dict[str, tuple[str, ...]] = getattr(cls, "options", {})

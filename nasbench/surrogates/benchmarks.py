@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -83,12 +83,13 @@ class SurrogateBenchmark:
         self._std: dict[Target, np.ndarray] = {}
         self._cache: dict[Target, dict[int, tuple[float, float]]] = {}
         if self.up_front:
+            size = cast(Enumerable, self.space).size  # up_front is set only for an enumerable space
             everything = self._everything()
             for (metric, epoch), s in self.surrogates.items():
                 if s.static is not None and not s.static.covers(everything):
                     raise InvalidQuery(
                         f"the surrogate of {metric}@{epoch} reads the store's static figures ({s.features}), which "
-                        f"the store holds for only {len(s.static.archs):,} of the {self.space.size:,} archs this "
+                        f"the store holds for only {len(s.static.archs):,} of the {size:,} archs this "
                         "benchmark answers; fit it on the space's encodings only (features without 'static')"
                     )
 
@@ -205,7 +206,7 @@ class SurrogateBenchmark:
     def archs(self) -> list[Arch]:
         """Every architecture of the space: a surrogate answers for all of them."""
         self._require_listing("listing every arch")
-        return self.space.all_archs()  # type: ignore[attr-defined, no-any-return]
+        return self.space.all_archs()  # type: ignore[attr-defined]
 
     def __len__(self) -> int:
         self._require_listing("the size")

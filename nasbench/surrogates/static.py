@@ -105,7 +105,7 @@ class StaticTable:
                 f"{len(self.archs):,} archs the store holds; drop it from the features to predict other archs"
             )
         cols = [self.names.index(n) for n in names]
-        return self.values[np.ix_(rows, cols)]
+        return self.values[np.ix_(rows, np.asarray(cols, dtype=np.intp))]
 
     def covers(self, archs: np.ndarray) -> bool:
         """Whether every arch of a validated (n, width) array has a row."""

@@ -4,6 +4,7 @@ seeds, clear errors, pickling)?"""
 
 from __future__ import annotations
 
+import functools
 import math
 import pickle
 import warnings
@@ -131,14 +132,15 @@ def _check_mean(r: Reporter, bench: Benchmark, archs: list[Arch], epoch: int, se
 def _check_errors(r: Reporter, bench: Benchmark, arch: Arch) -> None:
     width = len(bench.space.choices)
     for what, bad in (("a too-long arch", (0,) * (width + 1)), ("a garbage string", "not an architecture")):
-        r.raises(InvalidArchitecture, lambda bad=bad: bench.query(bad, epoch=bench.epochs[-1]), "bad arch",
+        r.raises(InvalidArchitecture, functools.partial(bench.query, bad, epoch=bench.epochs[-1]), "bad arch",
                  f"query({what})")  # fmt: skip
-        r.raises(InvalidArchitecture, lambda bad=bad: bench.query_many([bad], epoch=bench.epochs[-1]), "bad arch",
-                 f"query_many([{what}])")  # fmt: skip
+        # a bad arch (even a string) inside the list is what this checks is refused
+        many = functools.partial(bench.query_many, [bad], epoch=bench.epochs[-1])  # type: ignore[list-item]
+        r.raises(InvalidArchitecture, many, "bad arch", f"query_many([{what}])")
     for epoch in (0, -1, bench.epochs[-1] + 1000):
-        r.raises((MissingResult, InvalidQuery), lambda epoch=epoch: bench.query(arch, epoch=epoch), "bad epoch",
+        r.raises((MissingResult, InvalidQuery), functools.partial(bench.query, arch, epoch=epoch), "bad epoch",
                  f"query(epoch={epoch})", arch)  # fmt: skip
-        r.raises((MissingResult, InvalidQuery), lambda epoch=epoch: bench.query_many([arch], epoch=epoch),
+        r.raises((MissingResult, InvalidQuery), functools.partial(bench.query_many, [arch], epoch=epoch),
                  "bad epoch", f"query_many(epoch={epoch})", arch)  # fmt: skip
     absent = max([s for s in bench.seeds if s is not None], default=0) + 1000
     r.raises((MissingResult, InvalidQuery), lambda: bench.query(arch, epoch=bench.epochs[-1], seed=absent),

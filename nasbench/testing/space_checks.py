@@ -3,6 +3,7 @@ protocol (and of the optional capabilities it claims) that the store, the runner
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -172,7 +173,7 @@ def _bad_inputs(space: SearchSpace, arch: Arch) -> dict[str, object]:
 
 def _check_refusals(r: Reporter, space: SearchSpace, arch: Arch) -> None:
     for what, bad in _bad_inputs(space, arch).items():
-        r.raises(InvalidArchitecture, lambda bad=bad: space.validate(bad), "invalid input", f"validate({what})")
+        r.raises(InvalidArchitecture, functools.partial(space.validate, bad), "invalid input", f"validate({what})")
     out_of_range = (space.choices[0], *arch[1:])
     calls = {
         "from_str(123)": lambda: space.from_str(123),  # type: ignore[arg-type]
@@ -237,7 +238,7 @@ def _check_enumerable(r: Reporter, space: Enumerable, samples: list[Arch]) -> No
         r.expect(index == i, "enumerable", f"index gives {index}, not {i}", arch)
         r.expect(back == arch, "enumerable", f"from_index({i}) gives {back!r}", arch)
     for bad in (-1, space.size):
-        r.raises(InvalidArchitecture, lambda bad=bad: space.from_index(bad), "enumerable", f"from_index({bad})")
+        r.raises(InvalidArchitecture, functools.partial(space.from_index, bad), "enumerable", f"from_index({bad})")
 
 
 def _check_graphs(r: Reporter, space: GraphView, archs: Sequence[Arch]) -> None:

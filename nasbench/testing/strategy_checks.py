@@ -98,7 +98,7 @@ class _Job:
         self.evaluations, self.multi_fidelity = evaluations, multi_fidelity
 
     def fresh(self) -> Strategy:
-        return pickle.loads(self.blob)  # type: ignore[no-any-return]  (bytes this process just made)
+        return pickle.loads(self.blob)  # bytes this process just made
 
     def run(
         self,
@@ -249,7 +249,7 @@ class BareSpace:
     def neighbors(self, arch: Arch) -> list[Arch]:
         return self.inner.neighbors(arch)
 
-    def encode(self, archs: Sequence[Arch], kind: str = "onehot") -> np.ndarray:
+    def encode(self, archs: Sequence[Arch] | np.ndarray, kind: str = "onehot") -> np.ndarray:
         return self.inner.encode(archs, kind)
 
     def to_str(self, arch: Arch) -> str:
@@ -297,14 +297,14 @@ def _check_capabilities(r: Reporter, job: _Job, bench: Benchmark, requires: tupl
         r.fail("requires", f"requires {requires}, but setup accepted {bench.space.name}, which lacks {missing}")
     bare = BareSpace(bench.space)
     if requires:
-        bare_context = SearchContext(bare, context.epochs, context.search_epoch)  # type: ignore[arg-type]
+        bare_context = SearchContext(bare, context.epochs, context.search_epoch)
         r.raises(
             MissingCapability, lambda: job.fresh().setup(bare_context, np.random.default_rng(0)),
             "requires", f"setup on a space without {requires}",
         )  # fmt: skip
         return
     try:
-        job.run(_View(bench, bare), 0, evaluations=min(job.evaluations, BARE_EVALUATIONS))  # type: ignore[arg-type]
+        job.run(_View(bench, bare), 0, evaluations=min(job.evaluations, BARE_EVALUATIONS))
     except (AttributeError, MissingCapability) as exc:
         r.fail(
             "requires",
@@ -324,7 +324,7 @@ def _check_hidden_test(
     if protocol.score_metric == protocol.search_metric:  # the protocol scores on what the strategy sees
         _same(r, f"seed {seed} run twice", original, job.run(bench, seed)[0])
         return
-    keep = frozenset({protocol.search_metric, "train_time_s"})  # type: ignore[arg-type]
+    keep = frozenset({protocol.search_metric, "train_time_s"})
     hidden, _ = job.run(_View(bench, bench.space, keep), seed)  # type: ignore[arg-type]
     seen = [f for f in FIELDS if f != "incumbent_score"]
     changed = [f for f in seen if getattr(hidden, f) != getattr(original, f)]

@@ -275,6 +275,7 @@ def _load_cached(
         pool_x, pool_y = pool_x[order[n_test:]], pool_y[order[n_test:]]
         default_val = n_test
     else:
+        assert test_y is not None  # _raw returns the test images and labels together, or neither
         default_val = {"fashion_mnist": 10_000, "cifar10": 5_000}[name]
     n_val = default_val if val_size is None else val_size
     available = len(pool_x) - n_val

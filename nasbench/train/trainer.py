@@ -118,7 +118,8 @@ def _train(arch: tuple[int, ...], recipe: Recipe, splits: Splits, *, seed: int, 
         model = build_network(arch, recipe, splits)
     params = count_params(model)
     flops = count_flops(model, (splits.in_channels, splits.resolution, splits.resolution))
-    model = model.to(dev, memory_format=memory_format)
+    # torch's stubs for Module.to omit the memory_format keyword, which it accepts (and documents)
+    model = model.to(dev, memory_format=memory_format)  # type: ignore[call-overload]
 
     def tensor(x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.array(x, copy=True)).to(dev)

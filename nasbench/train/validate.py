@@ -147,6 +147,7 @@ def validate(
     if missing:
         from nasbench.surrogates.benchmarks import SurrogateBenchmark
 
+        assert surrogate is not None  # refused above: missing cells and no surrogate
         predictor = SurrogateBenchmark.load(surrogate, space=space.name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
