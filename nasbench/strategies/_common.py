@@ -111,9 +111,9 @@ def as_rows(space: SearchSpace, archs: Sequence[Arch] | np.ndarray) -> np.ndarra
     return np.asarray(archs, dtype=np.int64).reshape(-1, len(space.choices))
 
 
-def sample_rows(space: SearchSpace, rng: np.random.Generator, count: int) -> np.ndarray:
+def sample_rows(space: SearchSpace, rng: np.random.Generator, count: int, out: np.ndarray | None = None) -> np.ndarray:
     """:func:`~nasbench.spaces.base.sample_many` as an ``(n, width)`` array: the same draws, the same archs, without
-    a tuple per draw for an enumerable space."""
+    a tuple per draw for an enumerable space. ``out``: a ``(count, width)`` int64 array to write them into."""
     if is_enumerable(space):
         indices = rng.integers(space.size, size=count)  # type: ignore[attr-defined]
         try:
@@ -121,9 +121,14 @@ def sample_rows(space: SearchSpace, rng: np.random.Generator, count: int) -> np.
         except TypeError:  # an unhashable space
             table = None
         if table is not None:
-            return np.take(table, indices, axis=0)
-        return as_rows(space, [space.from_index(int(i)) for i in indices])  # type: ignore[attr-defined]
-    return as_rows(space, [space.sample(rng) for _ in range(count)])
+            return np.take(table, indices, axis=0, out=out)
+        rows = as_rows(space, [space.from_index(int(i)) for i in indices])  # type: ignore[attr-defined]
+    else:
+        rows = as_rows(space, [space.sample(rng) for _ in range(count)])
+    if out is None:
+        return rows
+    out[...] = rows
+    return out
 
 
 #: Largest enumerable space whose archs :func:`sample_rows` keeps as one array (8 bytes per decision per arch).
@@ -167,11 +172,16 @@ class Proposed:
         if not len(rows):
             return keep
         keys = canonical_keys(self.space, rows)
-        _, first = np.unique(keys, return_index=True)
-        keep[first] = True
         if self._table is not None:
-            keep &= ~self._table[keys]
-        elif self.keys:
+            # the first row of each key: the smallest position written to a scratch table of the keys
+            positions = np.arange(len(keys))
+            first = _PROPOSED_WORK.get("first", self._table.shape, np.int64)
+            first[keys] = len(keys)
+            np.minimum.at(first, keys, positions)
+            return (first[keys] == positions) & ~self._table[keys]
+        _, first_rows = np.unique(keys, return_index=True)
+        keep[first_rows] = True
+        if self.keys:
             keep &= ~np.isin(keys, np.fromiter(self.keys, dtype=np.int64, count=len(self.keys)))
         return keep
 
@@ -214,7 +224,9 @@ class Encodings:
         self._dict: dict[Any, np.ndarray] = {}
         self._sized = self._weights is None  # whether the table was allocated or ruled out
 
-    def __call__(self, archs: Sequence[Arch] | np.ndarray) -> np.ndarray:
+    def __call__(self, archs: Sequence[Arch] | np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The encodings of ``archs``, one row each; ``out``: an array of the right shape and dtype to write them
+        into (where the table serves them)."""
         rows = as_rows(self.space, archs)
         if not len(rows):
             return self._encode(rows)
@@ -230,7 +242,11 @@ class Encodings:
             new_keys, first = np.unique(keys[missing], return_index=True)
             self._table[new_keys] = self._encode(rows[missing][first])
             self._known[new_keys] = True
-        return self._table[keys]
+        return np.take(self._table, keys, axis=0, out=out)
+
+    def width_and_dtype(self) -> tuple[int, np.dtype] | None:
+        """The encoding's width and dtype once the table holds them (None before, or without a table)."""
+        return None if self._table is None else (self._table.shape[1], self._table.dtype)
 
     def _encode(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray(self.space.encode(as_archs(rows), self.kind))
@@ -296,6 +312,9 @@ class Workspace:
         if buffer is None or buffer.size < size:
             buffer = self._buffers[name, dtype.str] = np.empty(max(size, 1), dtype=dtype)
         return buffer[:size].reshape(shape)
+
+
+_PROPOSED_WORK = Workspace()
 
 
 @functools.lru_cache(maxsize=1)
