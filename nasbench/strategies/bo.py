@@ -364,8 +364,8 @@ class SMAC(_ModelBased):
     default), the forest is refitted and EI maximised once every ``refit_every`` results: the maximisation ranks
     every arch it scored (the local searches' and the random ones) by EI, and until the next refit each model-based
     proposal is the best of them not proposed since (``refit_every=1``: a new forest and search for every
-    proposal). The forest is scikit-learn's ``RandomForestRegressor``, tree for tree (the same seeds, bootstrap
-    samples and splits), built without its per-fit overhead."""
+    proposal). The forest's trees are scikit-learn's, grown as ``RandomForestRegressor`` grows them (a bootstrap
+    sample each, as weights), without the forest's per-fit validation and job machinery."""
 
     name = "smac"
 
