@@ -98,8 +98,8 @@ class Bananas(Strategy):
             "bananas", num_members=self.num_members, num_layers=self.num_layers, width=self.width,
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, loss=self.loss,
         )  # fmt: skip
-        if self.refit_epochs is not None and (not isinstance(self.refit_epochs, int) or self.refit_epochs < 0):
-            raise ValueError(f"bananas: refit_epochs must be an integer >= 0 or None, got {self.refit_epochs!r}")
+        if self.refit_epochs is not None and (not isinstance(self.refit_epochs, int) or self.refit_epochs < 1):
+            raise ValueError(f"bananas: refit_epochs must be an integer >= 1 or None, got {self.refit_epochs!r}")
         self._model: MLPEnsemble | None = None
         self._proposed = Proposed(self.space)  # isomorphism classes of every arch proposed so far
         self._archs: list[Arch] = []  # told archs and their scores, in order told
