@@ -35,7 +35,7 @@ MODEL_FREE = (
     "random_search",
     "regularized_evolution",
     "local_search",
-    "local_search:first_improvement=True",
+    "local_search:first_improvement=true",
     "reinforce",
 )
 MODEL_BASED = ("bananas", "gp_bo", "smac", "pnas")
