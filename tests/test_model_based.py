@@ -4,6 +4,8 @@ every registered strategy by tests/test_strategies.py."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -131,6 +133,7 @@ BAD = [
     ("bananas", {"encoding": "graph"}, "unknown encoding"),
     ("bananas", {"loss": "huber"}, "loss must be one of"),
     ("bananas", {"mutation_edge_prob": 0}, "mutation_edge_prob"),
+    ("bananas", {"refit_epochs": -1}, "refit_epochs must be"),
     ("gp_bo", {"num_init": 0}, "num_init must be"),
     ("gp_bo", {"num_random": 0, "num_best": 0, "num_mutations": 0}, "no candidates"),
     ("smac", {"random_probability": 1.5}, "random_probability must be in"),
@@ -161,3 +164,120 @@ def test_pnas_sizes_its_beam_from_the_budget_as_the_paper_did():
         strategy = make_strategy("pnas")
         strategy.setup(SearchContext(SPACE, (9,), 9, evaluations=evaluations), np.random.default_rng(0))
         assert strategy.beam_size_ == beam
+
+
+# ---- the fast paths give what the plain ones give --------------------------------------------------------------
+
+
+def test_row_helpers_draw_what_sample_many_and_mutations_draw():
+    from nasbench.spaces.base import sample_many
+    from nasbench.strategies._common import as_archs, mutation_rows, sample_rows
+
+    for seed in range(3):
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert as_archs(sample_rows(SPACE, a, 50)) == sample_many(SPACE, b, 50)
+        assert as_archs(mutation_rows(SPACE, (1, 2, 3, 4, 0, 1), 30, 1 / 3, a)) == mutations(
+            SPACE, (1, 2, 3, 4, 0, 1), 30, 1 / 3, b
+        )
+        assert a.random() == b.random()  # and consumed the same draws
+
+
+def test_new_mask_keeps_what_new_keeps():
+    from nasbench.strategies._common import as_archs, sample_rows
+
+    rng = np.random.default_rng(0)
+    proposed = Proposed(SPACE)
+    proposed.add(sample_rows(SPACE, rng, 40))
+    for _ in range(5):
+        rows = sample_rows(SPACE, rng, 2000)
+        assert as_archs(rows[proposed.new_mask(rows)]) == proposed.new(as_archs(rows))
+    proposed._table = None  # the set-based path of large spaces
+    rows = sample_rows(SPACE, rng, 2000)
+    assert as_archs(rows[proposed.new_mask(rows)]) == proposed.new(as_archs(rows))
+
+
+@pytest.mark.parametrize("kind", ["onehot", "path", "cell_stats"])
+def test_cached_encodings_are_the_spaces_own(kind):
+    from nasbench.strategies._common import Encodings, encodings, sample_rows
+
+    rows = sample_rows(SPACE, np.random.default_rng(1), 300)
+    expected = SPACE.encode([tuple(r) for r in rows.tolist()], kind)
+    assert np.array_equal(encodings(SPACE, kind)(rows), expected)
+    assert np.array_equal(encodings(SPACE, kind)(rows[::-1]), expected[::-1])  # served from the table
+    as_dict = Encodings(SPACE, kind)
+    as_dict.TABLE_LIMIT = 0  # the dictionary path of large spaces
+    assert np.array_equal(as_dict(rows), expected) and np.array_equal(as_dict(rows), expected)
+
+
+def test_mlp_refit_continues_the_same_members():
+    rng = np.random.default_rng(0)
+    archs = [SPACE.sample(rng) for _ in range(120)]
+    x = SPACE.encode(archs, "path")
+    y = np.array([sum(op in (2, 3) for op in a) for a in archs], dtype=float)
+    model = MLPEnsemble(num_layers=3, width=16, epochs=50).fit(x[:60], y[:60], rng)
+    before = model.predict(x[60:])
+    untouched = ~(x[:60] != 0).any(axis=0)  # path columns never 1 in the data keep their initial weights
+    first_layer = model._views(model._theta)[0][:, :-1, :][:, untouched].copy()
+    model.refit(x[:100], y[:100] + 3.0, rng, epochs=0)  # new targets' scale: predictions unchanged by it
+    assert np.allclose(model.predict(x[60:]), before, atol=1e-4)
+    model.refit(x[:100], y[:100], rng, epochs=30)
+    assert np.corrcoef(model.predict(x[100:]).mean(0), y[100:])[0, 1] > 0.5
+    still = model._views(model._theta)[0][:, :-1, :][:, untouched & ~(x[:100] != 0).any(axis=0)]
+    assert np.array_equal(still, first_layer[:, ~(x[:100] != 0).any(axis=0)[untouched]])
+
+
+def test_gp_picks_the_largest_expected_improvement_of_all_candidates():
+    from scipy.linalg import cho_solve, solve_triangular
+
+    rng = np.random.default_rng(0)
+    gp = GPBO()
+    gp._log_params = np.array([0.2, np.log(1.5), np.log(0.05)])
+    for n in (12, 60, 140):
+        x = SPACE.encode([SPACE.sample(rng) for _ in range(n)], "onehot")
+        y = rng.normal(size=n)
+        xs = SPACE.encode([SPACE.sample(rng) for _ in range(800)], "onehot")
+        chol = np.linalg.cholesky(gp._kernel(x, x, gp._log_params) + gp._noise() * np.eye(n))
+        cross = gp._kernel(xs, x, gp._log_params)
+        v = solve_triangular(chol, cross.T, lower=True)
+        var = np.exp(2 * gp._log_params[0]) - (v * v).sum(0)
+        ei = expected_improvement(cross @ cho_solve((chol, True), y), np.sqrt(np.maximum(var, 1e-12)), y.max())
+        assert gp._best_candidate(x, y, xs, chol, 0.0) == int(np.argmax(ei))
+
+
+def test_smac_refits_its_forest_every_refit_every_results(bench):
+    strategy = make_strategy("smac", random_probability=0.0)
+    fits = []
+    original = type(strategy)._fit
+
+    def counting_fit(self):
+        fits.append(len(self._scores))
+        original(self)
+
+    strategy._fit = counting_fit.__get__(strategy)
+    run_search(bench, strategy, protocol=PROTOCOL, budget=Budget(evaluations=60), seed=0)
+    assert fits[0] == 10 and all(b - a >= 8 for a, b in itertools.pairwise(fits))
+    assert len(fits) <= (60 - 10) // 8 + 2
+
+
+def test_bananas_refit_epochs_none_fits_from_scratch_every_time(bench, monkeypatch):
+    from nasbench.strategies._ensemble import MLPEnsemble
+
+    calls = {"fit": 0, "refit": 0}
+
+    def counting(kind):
+        original = getattr(MLPEnsemble, kind)
+
+        def counted(self, *args, **kwargs):
+            calls[kind] += 1
+            return original(self, *args, **kwargs)
+
+        return counted
+
+    for kind in calls:
+        monkeypatch.setattr(MLPEnsemble, kind, counting(kind))
+    small = {"num_layers": 2, "width": 8, "epochs": 5}
+    run_search(bench, make_strategy("bananas", refit_epochs=None, **small), protocol=PROTOCOL,
+               budget=Budget(evaluations=40), seed=0)  # fmt: skip
+    assert calls == {"fit": 3, "refit": 0}  # batches of 10 after 10, 20 and 30 results
+    run_search(bench, make_strategy("bananas", **small), protocol=PROTOCOL, budget=Budget(evaluations=40), seed=0)
+    assert calls == {"fit": 4, "refit": 2}  # the first fit, then warm refits

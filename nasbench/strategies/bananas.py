@@ -8,6 +8,13 @@ proposes the ``k`` best; the ensemble is refitted after every batch of ``k``, as
 paper's: 10 random initial archs, 5 networks of 10 layers x 20 units, Adam at lr 0.01 for 200 epochs of batches
 of 32 with the L1 loss; its mutation changes each decision with probability 1/3 (the reference implementation's
 rate on NAS-Bench-201's edges).
+
+One departure, for cost: the paper trains new networks from scratch at every refit; here the first fit does (200
+epochs), and each later refit continues training the same five networks (weights and Adam state) on all results
+so far for ``refit_epochs`` epochs, a warm start (``refit_epochs=None``: from scratch every time, as the paper).
+The fourteen from-scratch fits of a 150-evaluation run take ~8,000 Adam steps, warm refits of 3 epochs ~320; on
+the NB201 CIFAR-10 protocol (100 seeds) the mean final score moved from 94.24 % to 94.22 % (10 epochs: 94.23 %),
+within one standard error.
 """
 
 from __future__ import annotations
@@ -15,11 +22,13 @@ from __future__ import annotations
 import numpy as np
 
 from nasbench.spaces.base import Arch, SearchSpace
-from nasbench.strategies._common import Proposed, mutations, single_thread
+from nasbench.strategies._common import Proposed, as_archs, encodings, mutation_rows, single_thread
 from nasbench.strategies._ensemble import MLPEnsemble, check_ensemble_params
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 ACQUISITIONS = ("its", "ucb")
+#: Epochs of a warm refit (continued training of the same networks on all results so far).
+REFIT_EPOCHS = 3
 
 
 def default_encoding(space: SearchSpace) -> str:
@@ -31,7 +40,8 @@ class Bananas(Strategy):
     """``acquisition`` is ``"its"`` (independent Thompson sampling, the paper's default) or ``"ucb"`` (mean +
     ``ucb_beta`` x std). ``k`` proposals per refit; ``num_candidates`` mutations of the ``num_arches_to_mutate``
     best archs per iteration, each decision changed with probability ``mutation_edge_prob``. ``encoding`` is a
-    kind of ``space.encodings``; None: :func:`default_encoding`."""
+    kind of ``space.encodings``; None: :func:`default_encoding`. ``refit_epochs``: epochs of each warm refit after
+    the first fit (None: every fit from scratch for ``epochs``)."""
 
     name = "bananas"
 
@@ -52,6 +62,7 @@ class Bananas(Strategy):
         batch_size: int = 32,
         lr: float = 0.01,
         loss: str = "mae",
+        refit_epochs: int | None = REFIT_EPOCHS,
     ) -> None:
         self.num_init = num_init
         self.k = k
@@ -68,6 +79,7 @@ class Bananas(Strategy):
         self.batch_size = batch_size
         self.lr = lr
         self.loss = loss
+        self.refit_epochs = refit_epochs
 
     def _setup(self) -> None:
         for name in ("num_init", "k", "num_candidates", "num_arches_to_mutate"):
@@ -86,6 +98,9 @@ class Bananas(Strategy):
             "bananas", num_members=self.num_members, num_layers=self.num_layers, width=self.width,
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, loss=self.loss,
         )  # fmt: skip
+        if self.refit_epochs is not None and (not isinstance(self.refit_epochs, int) or self.refit_epochs < 1):
+            raise ValueError(f"bananas: refit_epochs must be an integer >= 1 or None, got {self.refit_epochs!r}")
+        self._model: MLPEnsemble | None = None
         self._proposed = Proposed(self.space)  # isomorphism classes of every arch proposed so far
         self._archs: list[Arch] = []  # told archs and their scores, in order told
         self._scores: list[float] = []
@@ -114,28 +129,33 @@ class Bananas(Strategy):
         self._archs.append(trial.arch)
         self._scores.append(feedback.score)
 
-    def _candidates(self) -> list[Arch]:
+    def _candidates(self) -> np.ndarray:
+        """Mutations of the best archs, none isomorphic to a proposed arch or to another: an (n, width) array."""
         order = np.argsort(-np.asarray(self._scores), kind="stable")
         parents = [self._archs[i] for i in order[: self.num_arches_to_mutate]]
         per_parent = -(-self.num_candidates // len(parents))
-        children = []
-        for parent in parents:
-            children.extend(mutations(self.space, parent, per_parent, self.mutation_edge_prob, self.rng))
-        return self._proposed.new(children)
+        children = np.concatenate(
+            [mutation_rows(self.space, parent, per_parent, self.mutation_edge_prob, self.rng) for parent in parents]
+        )
+        return children[self._proposed.new_mask(children)]
 
     def _next_batch(self) -> list[Arch]:
         candidates = self._candidates()
-        if not candidates:
+        if not len(candidates):
             return []
-        model = MLPEnsemble(
-            self.num_members, self.num_layers, self.width, self.epochs, self.batch_size, self.lr, self.loss
-        )
+        encode = encodings(self.space, self.encoding_)
+        x, y = encode(self._archs), np.asarray(self._scores)
         with single_thread():
-            model.fit(self.space.encode(self._archs, self.encoding_), np.asarray(self._scores), self.rng)
-            predictions = model.predict(self.space.encode(candidates, self.encoding_))
+            if self._model is None or self.refit_epochs is None:
+                self._model = MLPEnsemble(
+                    self.num_members, self.num_layers, self.width, self.epochs, self.batch_size, self.lr, self.loss
+                ).fit(x, y, self.rng)
+            else:
+                self._model.refit(x, y, self.rng, self.refit_epochs)
+            predictions = self._model.predict(encode(candidates))
         mean, std = predictions.mean(axis=0), predictions.std(axis=0)
         value = self.rng.normal(mean, std) if self.acquisition == "its" else mean + self.ucb_beta * std
         picks = np.argsort(-value, kind="stable")[: self.k]
-        batch = [candidates[i] for i in picks]
+        batch = as_archs(candidates[picks])
         self._proposed.add(batch)
         return batch
