@@ -19,6 +19,8 @@ within one standard error.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from nasbench.spaces.base import Arch, SearchSpace
@@ -44,6 +46,22 @@ class Bananas(Strategy):
     the first fit (None: every fit from scratch for ``epochs``)."""
 
     name = "bananas"
+    ranges: ClassVar[dict[str, str]] = {
+        "num_init": "[1, 10000]",
+        "k": "[1, 10000]",
+        "num_candidates": "[1, 100000]",
+        "num_arches_to_mutate": "[1, 100]",
+        "mutation_edge_prob": "(0, 1]",
+        "ucb_beta": "[0, 1000]",
+        "refit_epochs": "[1, 100000]",
+        "num_members": "[1, 100]",
+        "num_layers": "[1, 100]",
+        "width": "[1, 10000]",
+        "epochs": "[1, 100000]",
+        "batch_size": "[1, 100000]",
+        "lr": "(0, 10]",
+    }
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"acquisition": ACQUISITIONS, "loss": ("mae", "mse")}
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -116,6 +116,14 @@ class GPBO(_ModelBased):
     """
 
     name = "gp_bo"
+    ranges: ClassVar[dict[str, str]] = {
+        "num_init": "[1, 10000]",
+        "num_random": "[0, 1000000]",
+        "num_best": "[0, 10000]",
+        "num_mutations": "[0, 100000]",
+        "xi": "[0, 1000]",
+        "refit_every": "[1, 10000]",
+    }
 
     def __init__(
         self,
@@ -368,6 +376,14 @@ class SMAC(_ModelBased):
     sample each, as weights), without the forest's per-fit validation and job machinery."""
 
     name = "smac"
+    ranges: ClassVar[dict[str, str]] = {
+        "num_init": "[1, 10000]",
+        "num_trees": "[1, 10000]",
+        "random_probability": "[0, 1]",
+        "num_local_starts": "[0, 10000]",
+        "num_random": "[0, 1000000]",
+        "refit_every": "[1, 10000]",
+    }
 
     def __init__(
         self,

@@ -21,6 +21,8 @@ here, it is applied to the categorical h, as the paper describes).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from nasbench.spaces.base import Arch
@@ -71,6 +73,15 @@ class BOHB(Hyperband):
     sampling of each bracket's new archs."""
 
     name = "bohb"
+    ranges: ClassVar[dict[str, str]] = {
+        "eta": "(1, 1000]",
+        "top_n_percent": "(0, 100)",
+        "random_fraction": "[0, 1]",
+        "num_samples": "[1, 100000]",
+        "bandwidth_factor": "(0, 1000]",
+        "min_bandwidth": "(0, 1)",
+        "min_points_in_model": "[1, 100000]",
+    }
 
     def __init__(
         self,

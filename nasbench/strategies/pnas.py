@@ -34,6 +34,8 @@ beam is drawn from all levels rather than the last one, and steps continue until
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from nasbench.spaces.base import Arch, Progressive, SearchSpace
@@ -72,6 +74,16 @@ class PNAS(Strategy):
     expansions evaluated per step."""
 
     name = "pnas"
+    ranges: ClassVar[dict[str, str]] = {
+        "beam_size": "[1, 100000]",
+        "num_members": "[1, 100]",
+        "num_layers": "[1, 100]",
+        "width": "[1, 10000]",
+        "epochs": "[1, 100000]",
+        "batch_size": "[1, 100000]",
+        "lr": "(0, 10]",
+    }
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"loss": ("mae", "mse")}
     requires = ("progressive",)
 
     def __init__(
