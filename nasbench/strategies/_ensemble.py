@@ -202,12 +202,14 @@ def _adam(
     theta -= scratch
 
 
-def check_ensemble_params(owner: str, **params: float) -> None:
+def check_ensemble_params(owner: str, **params: float | str) -> None:
     """Clear errors for the hyperparameters of an :class:`MLPEnsemble` built by strategy ``owner``."""
     for name in ("num_members", "num_layers", "width", "epochs", "batch_size"):
-        if name in params and (not isinstance(params[name], int) or params[name] < 1):
-            raise ValueError(f"{owner}: {name} must be an integer >= 1, got {params[name]!r}")
-    if "lr" in params and not params["lr"] > 0:
-        raise ValueError(f"{owner}: lr must be > 0, got {params['lr']!r}")
+        value = params.get(name, 1)
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{owner}: {name} must be an integer >= 1, got {value!r}")
+    lr = params.get("lr", 1.0)
+    if not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"{owner}: lr must be > 0, got {lr!r}")
     if "loss" in params and params["loss"] not in LOSSES:
         raise ValueError(f"{owner}: loss must be one of {', '.join(LOSSES)}, got {params['loss']!r}")

@@ -34,7 +34,7 @@ beam is drawn from all levels rather than the last one, and steps continue until
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 
@@ -116,7 +116,7 @@ class PNAS(Strategy):
             "pnas", num_members=self.num_members, num_layers=self.num_layers, width=self.width,
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, loss=self.loss,
         )  # fmt: skip
-        self._progressive: Progressive = self.space  # type: ignore[assignment]  (checked by ``requires``)
+        self._progressive = cast(Progressive, self.space)  # checked by ``requires``
         self._proposed = Proposed(self.space)
         self._archs: list[Arch] = []
         self._scores: list[float] = []
