@@ -44,24 +44,6 @@ def _native(bench, make_sampler, seed: int) -> float:
     return spent / 150
 
 
-@pytest.mark.parametrize("name", list(SAMPLERS))
-def test_adapter_overhead_beside_the_native_library(benchmark, bench, name):
-    seeds = iter(range(10**6))
-    native, adapter = [], []
-
-    def one_of_each():
-        seed = next(seeds)
-        native.append(_native(bench, SAMPLERS[name], seed))
-        traj = run_search(bench, make_strategy(name), protocol=PROTOCOL, budget=Budget(evaluations=150), seed=seed)
-        adapter.append(traj.overhead_s / len(traj.arch))
-
-    benchmark.pedantic(one_of_each, rounds=3, iterations=1)
-    benchmark.extra_info["native_ms_per_evaluation"] = 1000 * sum(native) / len(native)
-    benchmark.extra_info["adapter_ms_per_evaluation"] = 1000 * sum(adapter) / len(adapter)
-    print(f"\n{name}: native {1000 * sum(native) / len(native):.2f} ms/eval, adapter "
-          f"{1000 * sum(adapter) / len(adapter):.2f} ms/eval")  # fmt: skip
-
-
 SYNE_TUNE = {"synetune_random": "RandomSearch", "synetune_rea": "REA"}
 
 
@@ -88,15 +70,22 @@ def _native_syne_tune(bench, searcher: str, seed: int) -> float:
     return spent / 150
 
 
-@pytest.mark.parametrize("name", list(SYNE_TUNE))
-def test_syne_tune_adapter_overhead_beside_the_native_library(benchmark, bench, name):
-    pytest.importorskip("syne_tune", reason="an optional extra: pip install 'nasbench[synetune]'")
+NATIVE = {
+    **{name: lambda bench, seed, make=make: _native(bench, make, seed) for name, make in SAMPLERS.items()},
+    **{name: lambda bench, seed, s=searcher: _native_syne_tune(bench, s, seed) for name, searcher in SYNE_TUNE.items()},
+}
+
+
+@pytest.mark.parametrize("name", list(NATIVE))
+def test_adapter_overhead_beside_the_native_library(benchmark, bench, name):
+    if name.startswith("synetune"):
+        pytest.importorskip("syne_tune", reason="an optional extra: pip install 'nasbench[synetune]'")
     seeds = iter(range(10**6))
     native, adapter = [], []
 
     def one_of_each():
         seed = next(seeds)
-        native.append(_native_syne_tune(bench, SYNE_TUNE[name], seed))
+        native.append(NATIVE[name](bench, seed))
         traj = run_search(bench, make_strategy(name), protocol=PROTOCOL, budget=Budget(evaluations=150), seed=seed)
         adapter.append(traj.overhead_s / len(traj.arch))
 

@@ -62,3 +62,7 @@ class UnsafePath(NasbenchError, OSError):
 
 class FolderInUse(NasbenchError, OSError):
     """An output folder another live nasbench process is working on."""
+
+
+class MissingExtra(NasbenchError, ImportError):
+    """An optional library a strategy needs is not installed (the message names the extra to install)."""

@@ -11,15 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, ClassVar
 
-from nasbench.errors import InvalidArchitecture, NasbenchError
+from nasbench.errors import InvalidArchitecture, MissingExtra
 from nasbench.spaces.base import Arch
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 MAX_RETRIES = 100
-
-
-class MissingExtra(NasbenchError, ImportError):
-    """An optional library a strategy needs is not installed."""
 
 
 def _optuna() -> Any:

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nasbench.adapters.optuna_sampler import MAX_RETRIES, MissingExtra
-from nasbench.errors import InvalidArchitecture
+from nasbench.adapters.optuna_sampler import MAX_RETRIES
+from nasbench.errors import InvalidArchitecture, MissingExtra
 from nasbench.spaces.base import Arch
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 

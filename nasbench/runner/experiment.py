@@ -22,7 +22,7 @@ from nasbench import __version__, owned
 from nasbench.atomic import atomic_write_text, sha256_file
 from nasbench.benchmark import Benchmark, TabularBenchmark
 from nasbench.errors import InvalidQuery, NasbenchError
-from nasbench.runner.simulate import Budget, Protocol, Trajectory, run_search
+from nasbench.runner.simulate import Budget, Protocol, Trajectory, is_int, run_search
 from nasbench.strategies import Strategy, make_strategy, registry, strategy_path
 from nasbench.workers import watch_parent
 
@@ -178,7 +178,7 @@ def covers_space(table: TabularBenchmark) -> bool:
 
 
 def _is_count(value: object, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    return is_int(value) and low <= value <= high  # type: ignore[operator]
 
 
 def _cut(values: Sequence[Any], keep: int = 8) -> str:

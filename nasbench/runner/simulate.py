@@ -93,9 +93,7 @@ class Budget:
     def __post_init__(self) -> None:
         if self.evaluations is None and self.time_s is None:
             raise InvalidQuery("a budget needs a number of evaluations, a simulated time, or both")
-        if self.evaluations is not None and not (
-            _is_int(self.evaluations) and 1 <= self.evaluations <= MAX_EVALUATIONS
-        ):
+        if self.evaluations is not None and not (is_int(self.evaluations) and 1 <= self.evaluations <= MAX_EVALUATIONS):
             raise InvalidQuery(
                 f"the evaluation budget is an integer in 1..{MAX_EVALUATIONS:,}, got {self.evaluations!r}"
             )
@@ -111,7 +109,7 @@ class Budget:
         return self.evaluations if self.evaluations is not None else MAX_EVALUATIONS
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -164,9 +162,9 @@ def run_search(
         strategy = make_strategy(spec.name, **spec.params)
     elif isinstance(strategy, type) and issubclass(strategy, Strategy):
         strategy = strategy()
-    if not (_is_int(workers) and 1 <= workers <= MAX_WORKERS):
+    if not (is_int(workers) and 1 <= workers <= MAX_WORKERS):
         raise InvalidQuery(f"workers is an integer in 1..{MAX_WORKERS:,}, got {workers!r}")
-    if not (_is_int(seed) and 0 <= seed < 2**63):
+    if not (is_int(seed) and 0 <= seed < 2**63):
         raise InvalidQuery(f"seed is an integer >= 0, got {seed!r}")
     protocol = protocol.resolved(bench)
     assert protocol.search_metric is not None and protocol.search_epoch is not None  # resolved() fills every field

@@ -23,6 +23,15 @@ import itertools
 import numpy as np
 
 LOSSES = ("mae", "mse")
+#: Ranges of the ensemble's hyperparameters, for the strategies that train one (their ``ranges``).
+ENSEMBLE_RANGES = {
+    "num_members": "[1, 100]",
+    "num_layers": "[1, 100]",
+    "width": "[1, 10000]",
+    "epochs": "[1, 100000]",
+    "batch_size": "[1, 100000]",
+    "lr": "(0, 10]",
+}
 _BETA1, _BETA2, _EPS = 0.9, 0.99, 1e-8
 
 

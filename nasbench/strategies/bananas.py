@@ -25,7 +25,7 @@ import numpy as np
 
 from nasbench.spaces.base import Arch, SearchSpace
 from nasbench.strategies._common import Proposed, as_archs, encodings, mutation_rows, single_thread
-from nasbench.strategies._ensemble import MLPEnsemble, check_ensemble_params
+from nasbench.strategies._ensemble import ENSEMBLE_RANGES, LOSSES, MLPEnsemble, check_ensemble_params
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 ACQUISITIONS = ("its", "ucb")
@@ -54,14 +54,9 @@ class Bananas(Strategy):
         "mutation_edge_prob": "(0, 1]",
         "ucb_beta": "[0, 1000]",
         "refit_epochs": "[1, 100000]",
-        "num_members": "[1, 100]",
-        "num_layers": "[1, 100]",
-        "width": "[1, 10000]",
-        "epochs": "[1, 100000]",
-        "batch_size": "[1, 100000]",
-        "lr": "(0, 10]",
+        **ENSEMBLE_RANGES,
     }
-    options: ClassVar[dict[str, tuple[str, ...]]] = {"acquisition": ACQUISITIONS, "loss": ("mae", "mse")}
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"acquisition": ACQUISITIONS, "loss": LOSSES}
 
     def __init__(
         self,

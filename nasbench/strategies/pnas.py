@@ -40,7 +40,7 @@ import numpy as np
 
 from nasbench.spaces.base import Arch, Progressive, SearchSpace
 from nasbench.strategies._common import Proposed, encodings, single_thread
-from nasbench.strategies._ensemble import MLPEnsemble, check_ensemble_params
+from nasbench.strategies._ensemble import ENSEMBLE_RANGES, LOSSES, MLPEnsemble, check_ensemble_params
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 #: The evaluation budget the beam is sized for when a run has none.
@@ -76,14 +76,9 @@ class PNAS(Strategy):
     name = "pnas"
     ranges: ClassVar[dict[str, str]] = {
         "beam_size": "[1, 100000]",
-        "num_members": "[1, 100]",
-        "num_layers": "[1, 100]",
-        "width": "[1, 10000]",
-        "epochs": "[1, 100000]",
-        "batch_size": "[1, 100000]",
-        "lr": "(0, 10]",
+        **ENSEMBLE_RANGES,
     }
-    options: ClassVar[dict[str, tuple[str, ...]]] = {"loss": ("mae", "mse")}
+    options: ClassVar[dict[str, tuple[str, ...]]] = {"loss": LOSSES}
     requires = ("progressive",)
 
     def __init__(
