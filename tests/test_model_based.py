@@ -226,22 +226,29 @@ def test_mlp_refit_continues_the_same_members():
     assert np.array_equal(still, first_layer[:, ~(x[:100] != 0).any(axis=0)[untouched]])
 
 
-def test_gp_picks_the_largest_expected_improvement_of_all_candidates():
+def test_gp_pool_conditioned_result_by_result_has_the_exact_posterior():
     from scipy.linalg import cho_solve, solve_triangular
+
+    from nasbench.strategies.bo import _Pool
 
     rng = np.random.default_rng(0)
     gp = GPBO()
     gp._log_params = np.array([0.2, np.log(1.5), np.log(0.05)])
-    for n in (12, 60, 140):
-        x = SPACE.encode([SPACE.sample(rng) for _ in range(n)], "onehot")
-        y = rng.normal(size=n)
-        xs = SPACE.encode([SPACE.sample(rng) for _ in range(800)], "onehot")
-        chol = np.linalg.cholesky(gp._kernel(x, x, gp._log_params) + gp._noise() * np.eye(n))
+    gp._chol = None
+    x_all = SPACE.encode([SPACE.sample(rng) for _ in range(140)], "onehot")
+    rows = np.array([SPACE.sample(rng) for _ in range(800)])
+    xs = SPACE.encode([tuple(r) for r in rows], "onehot")
+    pool = _Pool(rows, xs, gp._kernel, gp._log_params)
+    for n in (12, 13, 60, 140):  # one result at a time, then blocks of them
+        x, y = x_all[:n], rng.normal(size=n)
+        chol = gp._factor(x)
+        pool.condition(x, chol)
+        direct = np.linalg.cholesky(gp._kernel(x, x, gp._log_params) + gp._noise() * np.eye(n))
         cross = gp._kernel(xs, x, gp._log_params)
-        v = solve_triangular(chol, cross.T, lower=True)
-        var = np.exp(2 * gp._log_params[0]) - (v * v).sum(0)
-        ei = expected_improvement(cross @ cho_solve((chol, True), y), np.sqrt(np.maximum(var, 1e-12)), y.max())
-        assert gp._best_candidate(x, y, xs, chol, 0.0) == int(np.argmax(ei))
+        v = solve_triangular(direct, cross.T, lower=True)
+        assert np.allclose(pool.variance, np.exp(2 * gp._log_params[0]) - (v * v).sum(0))
+        mean = pool.v.T @ solve_triangular(chol, y, lower=True)
+        assert np.allclose(mean, cross @ cho_solve((direct, True), y))
 
 
 def test_smac_refits_its_forest_every_refit_every_results(bench):

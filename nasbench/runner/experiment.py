@@ -326,14 +326,24 @@ def _drop_torn_tail(path: Path) -> None:
 
 
 def _chunks(todo: list[tuple[StrategySpec, int]], processes: int) -> Iterator[tuple[StrategySpec, list[int]]]:
-    """Group seeds of one strategy so each process gets a few sizeable tasks (one benchmark load per task)."""
+    """Seeds of one strategy in small groups, the strategies taken in turn: a worker keeps its benchmark open
+    between tasks, so small tasks cost little, and they keep every process busy to the end (one strategy can cost
+    a hundred times another per run) and the journal up to date."""
     by_spec: dict[str, tuple[StrategySpec, list[int]]] = {}
     for spec, seed in todo:
         by_spec.setdefault(spec.label, (spec, []))[1].append(seed)
-    per_task = max(1, -(-len(todo) // (processes * 4)))
-    for spec, seeds in by_spec.values():
-        for i in range(0, len(seeds), per_task):
-            yield spec, seeds[i : i + per_task]
+    per_task = max(1, -(-len(todo) // (processes * _TASKS_PER_PROCESS)))
+    groups = [
+        [(spec, seeds[i : i + per_task]) for i in range(0, len(seeds), per_task)] for spec, seeds in by_spec.values()
+    ]
+    for turn in range(max((len(g) for g in groups), default=0)):
+        for group in groups:
+            if turn < len(group):
+                yield group[turn]
+
+
+#: Tasks per process a comparison is cut into (about: fewer when there are fewer runs).
+_TASKS_PER_PROCESS = 48
 
 
 def _execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -135,7 +135,7 @@ class Trajectory:
     time_unit: str = "s"  # "s", or "evaluation" when the benchmark has no training times
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: asdict's deep copy costs seconds
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Trajectory:
