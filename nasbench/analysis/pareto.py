@@ -37,13 +37,21 @@ def oriented(points: np.ndarray, directions: Sequence[str]) -> np.ndarray:
 
 
 def non_dominated(points: np.ndarray, directions: Sequence[str]) -> np.ndarray:
-    """A boolean mask of the points no other point dominates."""
+    """A boolean mask of the points no other point dominates. In lexicographic order no point dominates one before
+    it, so each is checked against the front kept so far only: O(n x front) rather than O(n^2) (a whole NB201
+    table, 15,625 points, takes milliseconds)."""
     pts = oriented(points, directions)
-    keep = np.ones(len(pts), dtype=bool)
-    for i in range(len(pts)):
-        if keep[i]:
-            dominated = np.all(pts[i] <= pts, axis=1) & np.any(pts[i] < pts, axis=1)
-            keep &= ~dominated
+    keep = np.zeros(len(pts), dtype=bool)
+    front = np.empty_like(pts)
+    size = 0
+    for i in np.lexsort(pts.T[::-1]):
+        p = pts[i]
+        kept = front[:size]
+        if size and (np.all(kept <= p, axis=1) & np.any(kept < p, axis=1)).any():
+            continue
+        front[size] = p
+        size += 1
+        keep[i] = True
     return keep
 
 

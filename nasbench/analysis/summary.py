@@ -32,6 +32,7 @@ from nasbench.analysis.stats import (
     rank_rows,
 )
 from nasbench.runner.experiment import ResultsError
+from nasbench.runner.objectives import HYPERVOLUME
 from nasbench.runner.simulate import Trajectory
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class ScoreScale:
     def of(cls, config: dict[str, Any], raw_values: Sequence[float] = ()) -> ScoreScale:
         """The score metric of a comparison config; ``raw_values`` (final scores, the optimum) set the decimals
         of a metric shown in its own units."""
+        if (config.get("objectives") or {}).get("objectives"):  # several objectives: the score is a hypervolume
+            return cls(HYPERVOLUME, "max", 1.0, HYPERVOLUME, HYPERVOLUME, 4)
         metric = str((config.get("protocol") or {}).get("score_metric") or "test_acc")
         direction = direction_of(config, metric)
         if metric.endswith("_acc"):

@@ -50,6 +50,23 @@ def register(subparsers: Any) -> None:
         "(default: sample when the store has named seeds)",
     )
     p.add_argument(
+        "--objective",
+        action="append",
+        default=[],
+        metavar="NAME[:min|max]",
+        help="a further objective beside the search metric, repeatable: a cost known before training (a static "
+        "figure, e.g. edgegpu_latency_ms joined from HW-NAS-Bench); runs are then scored by the hypervolume of "
+        "their incumbent set",
+    )
+    p.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="NAME<=X",
+        help="a constraint on a static figure, repeatable (params_m<=1.0, raspi4_latency_ms<=20): incumbents are "
+        "the best feasible",
+    )
+    p.add_argument(
         "--surrogate",
         choices=("auto", "always", "never"),
         default="auto",
@@ -95,9 +112,15 @@ def run_compare(args: argparse.Namespace) -> int:
     evaluations = args.budget if args.budget is not None or args.time_budget is not None else 150
     bench = TabularBenchmark.open(args.store)
     noise = args.noise or default_noise(bench)
-    protocol = Protocol(args.search_metric, args.search_epoch, args.score_metric, args.score_epoch, noise)
-    protocol.resolved(bench)  # fail before any run on a metric or epoch the store lacks
+    protocol = Protocol(args.search_metric, args.search_epoch, args.score_metric, args.score_epoch, noise,
+                        tuple(args.objective), tuple(args.constraint))  # fmt: skip
+    protocol.resolved(bench)  # fail before any run on a metric, epoch or objective the store lacks
     hybrid = args.surrogate == "always" or (args.surrogate == "auto" and not covers_space(bench))
+    if hybrid and (args.objective or args.constraint):
+        raise InvalidQuery(
+            "objectives and constraints read each arch's costs from the table, which does not hold every arch of "
+            "the space: use a complete store, or --surrogate never to search the table's archs only"
+        )
     experiment = Experiment(
         store=args.store,
         strategies=specs,

@@ -22,7 +22,8 @@ from nasbench import __version__, owned
 from nasbench.atomic import atomic_write_text, sha256_file
 from nasbench.benchmark import Benchmark, TabularBenchmark
 from nasbench.errors import InvalidQuery, NasbenchError
-from nasbench.runner.simulate import Budget, Protocol, Trajectory, is_int, run_search
+from nasbench.runner.objectives import HYPERVOLUME
+from nasbench.runner.simulate import Budget, Protocol, Trajectory, is_int, objectives_of, run_search
 from nasbench.strategies import Strategy, make_strategy, registry, strategy_path
 from nasbench.workers import watch_parent
 
@@ -139,11 +140,21 @@ class Experiment:
         """The whole config of ``DIR/experiment.json``; ``sha256`` is the store's digest (computed once)."""
         protocol = self.protocol.resolved(bench)
         assert protocol.search_metric is not None and protocol.score_metric is not None
-        try:
-            best_arch, best = bench.best(protocol.score_metric, epoch=protocol.score_epoch)  # type: ignore[attr-defined]
-            optimum = {"score": best, "arch": bench.space.to_str(best_arch)}
-        except (NasbenchError, AttributeError):  # a benchmark that cannot list its best (e.g. too large)
-            optimum = None
+        goals = objectives_of(bench, protocol) if protocol.objectives or protocol.constraints else None
+        directions = {m: bench.directions[m] for m in (protocol.search_metric, protocol.score_metric)}
+        optimum: dict[str, Any] | None
+        if goals is not None and goals.multi:  # the score of a run is the hypervolume of its incumbent set
+            described = goals.describe()
+            optimum = {"score": described["optimum_hypervolume"], "arch": None}
+            directions[HYPERVOLUME] = "max"
+        elif goals is not None:
+            optimum = goals.best_feasible()
+        else:
+            try:
+                best_arch, best = bench.best(protocol.score_metric, epoch=protocol.score_epoch)  # type: ignore[attr-defined]
+                optimum = {"score": best, "arch": bench.space.to_str(best_arch)}
+            except (NasbenchError, AttributeError):  # a benchmark that cannot list its best (e.g. too large)
+                optimum = None
         return {
             "nasbench_version": __version__,
             "benchmark": {
@@ -155,8 +166,9 @@ class Experiment:
             },
             "strategies": [{"label": s.label, "name": s.name, "params": s.params} for s in self.strategies],
             "seeds": list(self.seeds),
-            "protocol": asdict(protocol),
-            "directions": {m: bench.directions[m] for m in (protocol.search_metric, protocol.score_metric)},
+            "protocol": protocol.to_dict(),
+            **({"objectives": goals.describe()} if goals is not None else {}),
+            "directions": directions,
             "budget": asdict(self.budget),
             "workers": self.workers,
             "charge_overhead": self.charge_overhead,
@@ -283,7 +295,7 @@ def _identity_config(experiment: Experiment, table: TabularBenchmark, sha256: st
     return {
         "strategies": [{"label": s.label, "name": s.name, "params": s.params} for s in experiment.strategies],
         "seeds": list(experiment.seeds),
-        "protocol": asdict(experiment.protocol.resolved(table)),
+        "protocol": experiment.protocol.resolved(table).to_dict(),
         "budget": asdict(experiment.budget),
         "workers": experiment.workers,
         "charge_overhead": experiment.charge_overhead,

@@ -17,6 +17,7 @@ import numpy as np
 
 from nasbench.benchmark import Benchmark
 from nasbench.errors import InvalidQuery, MissingResult, UnknownMetric
+from nasbench.runner.objectives import Objectives
 from nasbench.spaces.base import Arch
 from nasbench.strategies import make_strategy
 from nasbench.strategies.base import Feedback, Proposal, SearchContext, Strategy, Trial
@@ -53,6 +54,10 @@ class Protocol:
     score_metric: str | None = None
     score_epoch: int | None = None
     noise: Literal["mean", "sample"] | None = None
+    # costs known before training (static figures) as further objectives, e.g. ("edgegpu_latency_ms",), and
+    # constraints on them, e.g. ("params_m<=1.0",): see nasbench.runner.objectives
+    objectives: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()
 
     def resolved(self, bench: Benchmark) -> Protocol:
         """This protocol with every field filled in and checked against ``bench``."""
@@ -75,7 +80,43 @@ class Protocol:
             raise InvalidQuery(f"noise must be 'mean' or 'sample', got {noise!r}")
         if noise == "sample" and not [s for s in bench.seeds if s is not None]:
             raise InvalidQuery("noise='sample' needs a benchmark with named training seeds; this one has means only")
-        return Protocol(search_metric, search_epoch, score_metric, score_epoch, noise)
+        objectives, constraints = tuple(self.objectives), tuple(self.constraints)
+        resolved = Protocol(search_metric, search_epoch, score_metric, score_epoch, noise, objectives, constraints)
+        if objectives or constraints:
+            objectives_of(bench, resolved)  # refuse an unknown or direction-less objective here, before any run
+        return resolved
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a config records it: objectives and constraints only when there are some (so the configs of
+        single-objective comparisons read as they always did)."""
+        raw = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("objectives", "constraints"):
+            raw[name] = list(raw[name])
+            if not raw[name]:
+                del raw[name]
+        return raw
+
+
+_OBJECTIVES: dict[tuple[int, Protocol], tuple[Benchmark, Objectives]] = {}
+
+
+def objectives_of(bench: Benchmark, protocol: Protocol) -> Objectives:
+    """The resolved objectives of ``protocol`` on ``bench``, made once per process (they scan the whole table)."""
+    key = (id(bench), protocol)
+    held = _OBJECTIVES.get(key)
+    if held is None or held[0] is not bench:
+        assert protocol.search_metric and protocol.score_metric and protocol.search_epoch and protocol.score_epoch
+        made = Objectives(
+            bench,
+            search_metric=protocol.search_metric,
+            search_epoch=protocol.search_epoch,
+            score_metric=protocol.score_metric,
+            score_epoch=protocol.score_epoch,
+            objectives=protocol.objectives,
+            constraints=protocol.constraints,
+        )
+        held = _OBJECTIVES[key] = (bench, made)
+    return held[1]
 
 
 def _pick(*values: int | None) -> int:
@@ -133,6 +174,12 @@ class Trajectory:
     overhead_s: float = 0.0  # real seconds spent inside the strategy's ask/tell
     wall_s: float = 0.0  # real seconds of the whole run
     time_unit: str = "s"  # "s", or "evaluation" when the benchmark has no training times
+    # with objectives or constraints (else empty): each trial's costs (raw, in the protocol's objective order), its
+    # constraint violation (0: feasible) and its arch's score metric; ``incumbent_score`` is then the normalised
+    # hypervolume of the incumbent set (several objectives) or the best feasible score (constraints only)
+    costs: list[list[float]] = field(default_factory=list)
+    violation: list[float] = field(default_factory=list)
+    scored: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: asdict's deep copy costs seconds
@@ -177,6 +224,7 @@ def run_search(
     if budget.time_s is not None and not has_time:
         raise InvalidQuery("a simulated-time budget needs a benchmark with train_time_s; use an evaluation budget")
     sign = 1.0 if bench.directions[protocol.search_metric] == "max" else -1.0
+    goals = objectives_of(bench, protocol) if protocol.objectives or protocol.constraints else None
     strategy_seq, noise_seq = np.random.SeedSequence(seed).spawn(2)
     noise_rng = np.random.default_rng(noise_seq)
     named_seeds = [s for s in bench.seeds if s is not None]
@@ -188,6 +236,8 @@ def run_search(
             search_epoch=protocol.search_epoch,
             workers=workers,
             evaluations=budget.evaluations,
+            objectives=(protocol.search_metric, *goals.names) if goals is not None and goals.multi else (),
+            costs=goals.of_rows if goals is not None else None,
         ),
         np.random.default_rng(strategy_seq),
     )
@@ -203,6 +253,8 @@ def run_search(
     overhead = 0.0
     best_key: tuple[int, float] | None = None
     best_arch: Arch | None = None
+    front = _Front()  # the incumbent set of a multi-objective run
+    front_hv = 0.0
     wall_start = time.perf_counter()
 
     def may_launch() -> bool:
@@ -257,20 +309,40 @@ def run_search(
             break  # this and every later result arrives after the budget
         clock = max(clock, finish)
         told.add(trial.trial_id)
+        if goals is not None:
+            costs, violation = goals.of(trial.arch)
+            told_score = goals.reported_score(sign * value, violation)
+            oriented = (
+                sign * value,
+                *(c if o.direction == "max" else -c for c, o in zip(costs, goals.costs, strict=True)),
+            )
+        else:
+            violation, told_score, oriented = 0.0, sign * value, ()
+        feedback = Feedback(told_score, trial.epoch, cost, clock, oriented, violation <= 0)
         t0 = time.perf_counter()
-        strategy.tell(trial, Feedback(score=sign * value, epoch=trial.epoch, cost_s=cost, finished_at_s=clock))
+        strategy.tell(trial, feedback)
         spent = time.perf_counter() - t0
         overhead += spent
         if charge_overhead:
             clock += spent
-        key = (trial.epoch, sign * value)
-        if best_key is None or key > best_key:
-            best_key, best_arch = key, trial.arch
-            if best_arch not in score_cache:
-                score_cache[best_arch] = _score(bench, best_arch, protocol)
-        assert best_arch is not None
         if trial.arch not in strings:
             strings[trial.arch] = space.to_str(trial.arch)
+        if goals is not None and goals.multi:
+            if violation <= 0 and front.add(trial.trial_id, np.asarray(oriented), trial.epoch):
+                points = [(_cached_score(bench, trials[i].arch, protocol, score_cache), *goals.of(trials[i].arch)[0])
+                          for i in front.members]  # fmt: skip
+                front_hv = goals.hypervolume(np.asarray(points))
+                best_arch = trials[front.leader].arch
+            incumbent_text, incumbent_value = (strings[best_arch], front_hv) if best_arch is not None else ("", 0.0)
+        else:
+            key = (trial.epoch, sign * value)
+            if violation <= 0 and (best_key is None or key > best_key):
+                best_key, best_arch = key, trial.arch
+            if best_arch is not None:
+                incumbent_text = strings.setdefault(best_arch, space.to_str(best_arch))
+                incumbent_value = _cached_score(bench, best_arch, protocol, score_cache)
+            else:  # nothing feasible yet
+                incumbent_text, incumbent_value = "", math.nan
         traj.trial_id.append(trial.trial_id)
         traj.arch.append(strings[trial.arch])
         traj.epoch.append(trial.epoch)
@@ -279,8 +351,12 @@ def run_search(
         traj.score.append(value)
         traj.cost_s.append(cost)
         traj.finished_s.append(clock)
-        traj.incumbent.append(strings[best_arch])
-        traj.incumbent_score.append(score_cache[best_arch])
+        traj.incumbent.append(incumbent_text)
+        traj.incumbent_score.append(incumbent_value)
+        if goals is not None:
+            traj.costs.append([float(c) for c in costs])
+            traj.violation.append(float(violation))
+            traj.scored.append(_cached_score(bench, trial.arch, protocol, score_cache))
     traj.overhead_s = overhead
     traj.wall_s = time.perf_counter() - wall_start
     return traj
@@ -308,6 +384,41 @@ def _parent(
     if problem:
         raise InvalidQuery(f"{strategy.name}: resume_from={tid!r} for {arch} at epoch {epoch}: trial {tid} {problem}")
     return parent
+
+
+def _cached_score(bench: Benchmark, arch: Arch, protocol: Protocol, cache: dict[Arch, float]) -> float:
+    if arch not in cache:
+        cache[arch] = _score(bench, arch, protocol)
+    return cache[arch]
+
+
+class _Front:
+    """The incumbent set of a multi-objective run: the feasible trials no other dominates by their oriented
+    search-side objectives (at the highest epoch seen, as the single-objective incumbent prefers)."""
+
+    def __init__(self) -> None:
+        self.members: list[int] = []
+        self._points: list[np.ndarray] = []
+        self._epoch = -1
+
+    def add(self, trial_id: int, point: np.ndarray, epoch: int) -> bool:
+        """Offer a trial; returns whether the set changed."""
+        if epoch < self._epoch:
+            return False
+        if epoch > self._epoch:
+            self.members, self._points, self._epoch = [], [], epoch
+        for p in self._points:
+            if (p >= point).all() and (p > point).any():
+                return False
+        keep = [not ((point >= p).all() and (point > p).any()) for p in self._points]
+        self.members = [m for m, k in zip(self.members, keep, strict=True) if k] + [trial_id]
+        self._points = [p for p, k in zip(self._points, keep, strict=True) if k] + [point]
+        return True
+
+    @property
+    def leader(self) -> int:
+        """The member of the best search score (the first objective): the set's representative arch."""
+        return self.members[int(np.argmax([p[0] for p in self._points]))]
 
 
 def _score(bench: Benchmark, arch: Arch, protocol: Protocol) -> float:

@@ -10,6 +10,7 @@ strategy object can be configured once and run under many seeds. Strategies must
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -52,6 +53,12 @@ class Feedback:
     epoch: int  # the epoch the score was read at
     cost_s: float  # simulated seconds the evaluation was charged
     finished_at_s: float  # simulated time at which the result arrived
+    # With objectives or constraints (nasbench.runner.objectives): the trial's objective vector, every entry
+    # oriented so that higher is better (the search metric's score first, then the costs), and whether it meets
+    # the constraints. An infeasible trial's ``score`` is below every feasible one (single-objective strategies
+    # rank it last as they are); ``objectives`` still holds its true values.
+    objectives: tuple[float, ...] = ()
+    feasible: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,11 @@ class SearchContext:
     search_epoch: int  # the epoch of a proposal that names none (the protocol's fidelity)
     workers: int = 1
     evaluations: int | None = None  # the run's evaluation budget, when it has one (strategies that size steps by it)
+    # With several objectives: their names (the search metric first) and the costs of any archs, known before
+    # training and free to read: ``costs(rows)`` of an (n, width) int array gives one row per arch, each cost
+    # oriented so that higher is better, and a last column: minus the constraint violation (0 where feasible).
+    objectives: tuple[str, ...] = ()
+    costs: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 class Strategy:
@@ -94,12 +106,14 @@ class Strategy:
 
     def tell(self, trial: Trial, feedback: Feedback) -> None:
         """Receive the result of an earlier proposal. Subclasses call ``super().tell`` to track the best."""
+        if not feedback.feasible:
+            return
         key = (feedback.epoch, feedback.score)
         if self.best_ is None or key > (self.best_[1], self.best_[0]):
             self.best_ = (feedback.score, feedback.epoch, trial.arch)
 
     def recommend(self) -> Arch:
-        """The architecture the strategy would return now: the best score at the highest epoch told."""
+        """The architecture the strategy would return now: the best feasible score at the highest epoch told."""
         if self.best_ is None:
             raise RuntimeError(f"{self.name}: nothing evaluated yet, no recommendation")
         return self.best_[2]
