@@ -182,3 +182,47 @@ def plot_cd_diagram(
     longest = max((len(n) for n in names), default=4) + 7
     fig.set_figwidth(max(7.5, 4.0 + 0.14 * longest))
     return _save(fig, path)
+
+
+def plot_fronts(
+    true_front: np.ndarray,
+    median_fronts: dict[str, np.ndarray],
+    surfaces: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    grid: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    xlabel: str,
+    ylabel: str,
+    scale: float,
+    title: str,
+    palette: dict[str, Any],
+) -> Path:
+    """Two panels over (cost, score): left, each strategy's median run's final front with the true front; right,
+    each strategy's 50 % attainment surface with the band between its 25 % and 75 % surfaces."""
+    fig = _figure(11.0, 4.5)
+    left, right = fig.subplots(1, 2, sharey=True)
+    for ax in (left, right):
+        if len(true_front):
+            order = np.argsort(true_front[:, 1])
+            ax.step(true_front[order, 1], scale * true_front[order, 0], where="post", color="black", lw=1,
+                    ls="--", label="true front")  # fmt: skip
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    for label, front in median_fronts.items():
+        if len(front):
+            order = np.argsort(front[:, 1])
+            left.step(front[order, 1], scale * front[order, 0], where="post", color=palette[label], label=label)
+            left.plot(front[order, 1], scale * front[order, 0], "o", ms=3, color=palette[label])
+    for label, (low, mid, high) in surfaces.items():
+        right.step(grid, scale * mid, where="post", color=palette[label], label=label)
+        right.fill_between(grid, scale * low, scale * high, step="post", color=palette[label], alpha=0.15, lw=0)
+    if len(true_front) >= 3:  # the cheapest arch often scores near chance: start the axis at the next one
+        levels = np.unique(scale * true_front[:, 0])
+        top, second = levels[-1], levels[1]
+        left.set_ylim(second - 0.1 * (top - second), top + 0.05 * (top - second))
+    left.set_ylabel(ylabel)
+    left.set_title("median run's final front")
+    right.set_title("attainment: 50 % (line), 25-75 % (band)")
+    left.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    return _save(fig, path)

@@ -12,7 +12,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nasbench import owned
+from nasbench.analysis.fronts import Fronts, attainment
 from nasbench.analysis.html import render_html
 from nasbench.analysis.summary import ALPHA, Analysis, analyze, direction_of, format_p
 from nasbench.atomic import atomic_write_text
@@ -155,6 +158,9 @@ def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
             logy=opt is not None,
             **common,
         )
+    fronts = analysis.fronts
+    if fronts is not None and len(fronts.names) == 2:
+        figs["pareto_fronts"] = _draw_fronts(fronts, out, palette, on)
     if analysis.rank_curves:
         figs["rank_vs_evaluations"] = plots.plot_ranks(
             analysis.rank_curves, out / "rank_vs_evaluations.png", xlabel="evaluations", palette=palette
@@ -169,6 +175,32 @@ def draw_figures(analysis: Analysis, out: Path) -> dict[str, Path]:
             title=f"Final ranks{on} over {analysis.friedman.n} seeds; Nemenyi CD at alpha={ALPHA}",
         )
     return figs
+
+
+def _draw_fronts(fronts: Fronts, out: Path, palette: dict[str, Any], on: str) -> Path:
+    from nasbench.analysis import plots
+
+    every = [f for runs in fronts.final.values() for f in runs.values() if len(f)]
+    costs = np.concatenate([f[:, 1] for f in every] + ([fronts.true_front[:, 1]] if len(fronts.true_front) else []))
+    grid = np.linspace(costs.min(), costs.max(), 300) if len(costs) else np.zeros(1)
+    surfaces = {
+        label: tuple(attainment(list(runs.values()), grid, level, fronts.directions) for level in (0.75, 0.5, 0.25))
+        for label, runs in fronts.final.items()
+    }
+    scale = 100.0 if fronts.names[0].endswith("_acc") else 1.0
+    cost, score = fronts.names[1], fronts.names[0]
+    return plots.plot_fronts(
+        fronts.true_front,
+        {label: runs[fronts.median_seed[label]] for label, runs in fronts.final.items()},
+        surfaces,  # type: ignore[arg-type]
+        grid,
+        out / "pareto_fronts.png",
+        xlabel=f"{cost} ({'lower' if fronts.directions[1] == 'min' else 'higher'} is better)",
+        ylabel=f"{score}{' (%)' if scale == 100.0 else ''}",
+        scale=scale,
+        title=f"Final incumbent sets{on}: {score} against {cost}",
+        palette=palette,
+    )
 
 
 # ---------------------------------------------------------------- text
@@ -349,6 +381,60 @@ def _significance_section(analysis: Analysis, alpha: float) -> list[str]:
     return out
 
 
+def _objectives_section(analysis: Analysis) -> list[str]:
+    fronts = analysis.fronts
+    assert fronts is not None
+    described = analysis.config.get("objectives") or {}
+    constraints = described.get("constraints") or []
+    free = (
+        "Costs are known before training (static figures of the store) and, as in the hardware-aware NAS "
+        "literature, free to read: they cost no simulated time, and strategies may read them for any arch."
+    )
+    lines = ["## Objectives and constraints", ""]
+    if fronts.multi:
+        objectives = ", ".join(
+            f"`{o}`" for o in (fronts.names[0] + ":" + fronts.directions[0], *described["objectives"])
+        )
+        opt = described.get("optimum_hypervolume")
+        lines += [
+            f"Objectives: {objectives}. A run's incumbent is its set of feasible evaluated archs that no other "
+            "dominates by validation score and costs; it is scored by the **hypervolume** of that set's test-side "
+            "points (score metric and costs), each objective normalised to [0, 1] by its range over the table "
+            "(0 its best value, 1 its worst), against the reference point 1 in every objective (the table's worst "
+            f"values): {_num(opt, 4) if opt is not None else 'n/a'} for the table's true front of "
+            f"{described.get('true_front_size', '?')} archs, which is the optimum above. {free}",
+            "",
+        ]
+    else:
+        lines += [f"A constrained single-objective comparison: the incumbent is the best feasible arch. {free}", ""]
+    if constraints:
+        lines += [
+            f"Constraints: {', '.join(f'`{c}`' for c in constraints)}. Strategies are told an infeasible trial as "
+            "such (its score reported below every feasible score of the table, the lower the larger the violation).",
+            "",
+        ]
+    head = ["strategy", "feasible evaluations (%)"]
+    if fronts.multi:
+        head += ["final set size", "IGD to the true front (mean ± std)"]
+    rows = []
+    for r in analysis.table:
+        row = [r.label, _num(100 * fronts.feasible_share.get(r.label, math.nan), 1)]
+        if fronts.multi:
+            mean, std = fronts.igd.get(r.label, (math.nan, math.nan))
+            row += [_num(fronts.size.get(r.label, math.nan), 1), f"{_num(mean, 4)} ± {_num(std, 4)}"]
+        rows.append(row)
+    lines += [_md_table(head, rows, {0}), ""]
+    if fronts.multi:
+        lines += [
+            "IGD: the mean distance from each point of the true front to the nearest point of a run's final set, "
+            "each objective divided by its range over the table (0: the true front found).",
+            "",
+        ]
+        if len(fronts.names) != 2:
+            lines += ["No front figure: fronts are drawn for two objectives.", ""]
+    return lines
+
+
 def render_markdown(
     analysis: Analysis, figures: dict[str, Path], alpha: float = ALPHA, *, answered: str | None = None
 ) -> str:
@@ -396,6 +482,9 @@ def render_markdown(
         lines += ["Figures not drawn (`--no-plots`).", ""]
     elif analysis.time_curves is None:
         lines += ["No time plot: with one worker and no training times, simulated time is the evaluation count.", ""]
+    if analysis.fronts is not None:
+        lines += _objectives_section(analysis)
+        lines += fig("pareto_fronts", "final incumbent sets and attainment surfaces")
     lines += ["## Average rank over time", "", *_rank_section(analysis), "", *fig("rank_vs_evaluations", "rank")]
     lines += ["## Significance", "", *_significance_section(analysis, alpha), ""]
     lines += fig("cd_diagram", "critical difference diagram")

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from nasbench.analysis.curves import Curve, evaluation_grid, mean_se, run_matrix, time_grid
+from nasbench.analysis.fronts import Fronts, summarise_fronts
 from nasbench.analysis.stats import (
     DIRECTIONS,
     Direction,
@@ -137,6 +138,7 @@ class Analysis:
     pairs: list[PairTest]
     notes: list[str] = field(default_factory=list)
     conclusion: str = ""
+    fronts: Fronts | None = None  # comparisons with objectives or constraints
 
     @property
     def unit(self) -> str:
@@ -288,6 +290,7 @@ def analyze(config: dict[str, Any], runs: Sequence[Trajectory], alpha: float = A
         cliques=cliques,
         pairs=pairs,
         notes=notes,
+        fronts=summarise_fronts(config, grouped),
     )
     analysis.conclusion = conclude(analysis, alpha)
     return analysis

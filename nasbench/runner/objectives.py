@@ -49,16 +49,20 @@ class Objective:
         if not isinstance(text, str) or not text.strip():
             raise InvalidQuery(f"an objective is a static figure's name, optionally NAME:min or NAME:max; got {text!r}")
         name, _, direction = text.strip().partition(":")
-        direction = direction or default_direction(name) or ""
+        direction = direction or default_direction(name) or ("min" if _is_cost_name(name) else "")
         if direction not in ("min", "max"):
             raise InvalidQuery(
-                f"objective {text!r} has no direction: write {name}:min or {name}:max (only names ending in _acc, "
-                "_loss, _time_s, _ms, _mse, _mae, _mj or _error imply one)"
+                f"objective {text!r} has no direction: write {name}:min or {name}:max (names of costs imply min: "
+                "params*, flops*, *latency*, *energy*, *_ms, *_mj; metric-like names ending in _acc imply max)"
             )
         return cls(name, direction)
 
     def __str__(self) -> str:
         return f"{self.name}:{self.direction}"
+
+
+def _is_cost_name(name: str) -> bool:
+    return name.startswith(("params", "flops")) or "latency" in name or "energy" in name
 
 
 @dataclass(frozen=True)
@@ -236,5 +240,6 @@ class Objectives:
             "nadir": [float(v) for v in self.nadir],
             "reference_point": "the table's worst value of each objective (1 after normalising to [0, 1])",
             "true_front_size": len(self.true_front),
+            "true_front": [[float(v) for v in point] for point in self.true_front],
             "optimum_hypervolume": self.hypervolume(self.true_front) if len(self.true_front) else None,
         }
