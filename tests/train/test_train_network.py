@@ -6,6 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import numpy as np  # noqa: E402
+
 from nasbench.errors import InvalidArchitecture  # noqa: E402
 from nasbench.train.network import NB201Network, count_flops, count_params  # noqa: E402
 
@@ -63,3 +65,23 @@ def test_flop_count_restores_training_mode():
     net.train()
     count_flops(net, (3, 8, 8))
     assert net.training
+
+
+def test_params_of_every_cell_are_the_networks_own_and_nats_benchs():
+    from nasbench.spaces import get_space
+    from nasbench.train.network import params_of_every_cell
+
+    space = get_space("nb201")
+    counts = params_of_every_cell()
+    archs = space.all_archs()
+    for i in np.random.default_rng(0).integers(space.size, size=4):
+        assert counts[i] == count_params(NB201Network(archs[i]))
+    published = {  # NATS-Bench's params (M) of three cells (../shared/reference/README.md)
+        "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|": 0.129306,
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|avg_pool_3x3~2|": 0.802426,
+        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|none~0|nor_conv_1x1~1|none~2|": 0.101306,
+    }
+    for text, millions in published.items():
+        assert counts[space.index(space.from_str(text))] / 1e6 == pytest.approx(millions, abs=5e-7)
+    small = params_of_every_cell(channels=8, cells_per_stage=1, num_classes=100)
+    assert small[7] == count_params(NB201Network(archs[7], channels=8, cells_per_stage=1, num_classes=100))
