@@ -158,3 +158,16 @@ def test_the_cli_refuses_a_cost_the_store_lacks_before_writing_anything(full_sto
     assert result.returncode != 0
     assert "edgegpu_latency_ms" in result.stderr and "params_m" in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_a_constrained_comparison_reports_the_feasible_share(full_store, tmp_path):
+    from nasbench.analysis.report import write_report
+
+    protocol = Protocol(constraints=("params_m<=0.6",), noise="mean")
+    experiment = Experiment(str(full_store), ("random_search", "local_search"), range(3), protocol, Budget(30))
+    analysis, files = write_report(run_experiment(experiment, tmp_path / "c", processes=1))
+    assert analysis.score.metric == "test_acc" and analysis.fronts is not None and not analysis.fronts.multi
+    assert 0 < analysis.fronts.feasible_share["random_search"] < 1
+    text = files.report.read_text()
+    assert "the incumbent is the best feasible arch" in text and "`params_m<=0.6`" in text
+    assert "pareto_fronts" not in files.figures

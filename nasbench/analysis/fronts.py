@@ -61,13 +61,10 @@ def final_front(run: Trajectory, costs: Sequence[Objective], search_direction: s
         return np.zeros((0, k))
     top = epochs[feasible].max()
     idx = np.flatnonzero(feasible & (epochs == top))
-    search_side = np.column_stack(
-        [np.asarray(run.score)[idx], np.asarray(run.costs, dtype=float).reshape(-1, k - 1)[idx]]
-    )
+    cost = np.asarray(run.costs, dtype=float).reshape(len(run.score), k - 1)[idx]
+    search_side = np.column_stack([np.asarray(run.score)[idx], cost])
     mask = non_dominated(search_side, [search_direction, *(c.direction for c in costs)])
-    score_side = np.column_stack(
-        [np.asarray(run.scored)[idx], np.asarray(run.costs, dtype=float).reshape(-1, k - 1)[idx]]
-    )
+    score_side = np.column_stack([np.asarray(run.scored)[idx], cost])
     return np.unique(score_side[mask], axis=0)
 
 
