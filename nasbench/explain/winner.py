@@ -45,7 +45,7 @@ class ArchExplanation:
     baseline_value: float
     baseline_arch: Arch | None
     contributions: Any
-    neighbours: Any
+    neighbours: Any  # None when not asked for
     exact: bool
 
     @property
@@ -62,12 +62,14 @@ def explain_arch(
     baseline: str = "mean",
     method: str = "auto",
     seed: int = 0,
+    with_neighbours: bool = True,
     **landscape_args: Any,
 ) -> ArchExplanation:
     """Explain ``arch`` (an official string or decision tuple; None: the table's best measured architecture) on
     ``bench`` (a store path, a table, a hybrid benchmark, or a :class:`Landscape` already computed).
     ``baseline``: "mean" (the design's average) or "median" (the design's median architecture, exact Shapley on
-    a full factorial only)."""
+    a full factorial only). ``with_neighbours=False`` skips the counterfactual neighbours (``neighbours`` is
+    then None)."""
     if baseline not in BASELINES:
         raise InvalidQuery(f"baseline is one of {', '.join(BASELINES)}, got {baseline!r}")
     if method not in METHODS:
@@ -126,7 +128,7 @@ def explain_arch(
         baseline_value=base_value,
         baseline_arch=base,
         contributions=contributions,
-        neighbours=neighbours(land, a),
+        neighbours=neighbours(land, a) if with_neighbours else None,
         exact=land.exact and method == "exact",
     )
 
