@@ -66,3 +66,7 @@ class FolderInUse(NasbenchError, OSError):
 
 class MissingExtra(NasbenchError, ImportError):
     """An optional library a strategy needs is not installed (the message names the extra to install)."""
+
+
+class StoreMismatch(NasbenchError, ValueError):
+    """A store that is not the one a results directory was computed on (another file, space or dataset)."""

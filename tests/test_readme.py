@@ -46,3 +46,19 @@ def test_the_readme_strategy_runs_from_its_own_file_through_compare(tmp_path):
     out = subprocess.run([sys.executable, "-c", cli, *args], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "mymod:Greedy:num_init=5" in (tmp_path / "mine" / "report.md").read_text()
+
+
+def _explain_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```python\n", text.index("### Why an architecture wins")) + len("```python\n")
+    return text[start : text.index("```\n", start)]
+
+
+@pytest.mark.slow
+def test_the_explain_example_runs_as_written():
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", _explain_example()], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert lines[0] == "False" and "'main'" in lines[1]  # estimated, with its shares
+    assert "0.0" in lines and "edge 1<-0" in out.stdout

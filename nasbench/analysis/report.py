@@ -49,12 +49,18 @@ def write_report(
     """Analyze ``out_dir`` and write its report, summary and (unless ``plots`` is False) figures into it."""
     if fmt != "md":
         raise ResultsError(f"unknown report format {fmt!r}; known: md")
+    from nasbench.explain.brief import why_section
+
     out = Path(out_dir)
-    analysis = load_analysis(out, alpha)
+    config, runs = load_results(out)
+    if not runs:
+        raise ResultsError(f"{out} holds no finished runs yet; run `nasbench compare` first (or let it finish)")
+    analysis = analyze(config, runs, alpha)
     figures = draw_figures(analysis, out) if plots else {}
     report = out / REPORT_FILE
     summary = out / SUMMARY_FILE
-    text = render_markdown(analysis, figures, alpha, answered=answered_by(analysis.config, out))
+    why = why_section(config, runs, analysis.table[0].label, out) if analysis.table else []
+    text = render_markdown(analysis, figures, alpha, answered=answered_by(analysis.config, out), why=why)
     atomic_write_text(report, text)
     title = text.splitlines()[0].lstrip("# ") if text else "Strategy comparison"
     atomic_write_text(out / HTML_FILE, render_html(text, out, title))
@@ -436,7 +442,12 @@ def _objectives_section(analysis: Analysis) -> list[str]:
 
 
 def render_markdown(
-    analysis: Analysis, figures: dict[str, Path], alpha: float = ALPHA, *, answered: str | None = None
+    analysis: Analysis,
+    figures: dict[str, Path],
+    alpha: float = ALPHA,
+    *,
+    answered: str | None = None,
+    why: list[str] | None = None,
 ) -> str:
     name = Path(str(analysis.config.get("benchmark", {}).get("dataset", ""))).name
 
@@ -488,6 +499,7 @@ def render_markdown(
     lines += ["## Average rank over time", "", *_rank_section(analysis), "", *fig("rank_vs_evaluations", "rank")]
     lines += ["## Significance", "", *_significance_section(analysis, alpha), ""]
     lines += fig("cd_diagram", "critical difference diagram")
+    lines += why or []
     if analysis.notes:
         lines += ["## Notes", "", *(f"- {n}" for n in analysis.notes), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "nasbench.cli.surrogate_commands",
     "nasbench.cli.train_commands",
     "nasbench.cli.oneshot_commands",
+    "nasbench.cli.explain_commands",
 )
 
 
