@@ -59,7 +59,9 @@ def write_report(
     figures = draw_figures(analysis, out) if plots else {}
     report = out / REPORT_FILE
     summary = out / SUMMARY_FILE
-    why = why_section(config, runs, analysis.table[0].label, out) if analysis.table else []
+    # a multi-objective winner is a set of archs, not one: its explanation is not the single-arch kind
+    multi = analysis.fronts is not None and analysis.fronts.multi
+    why = why_section(config, runs, analysis.table[0].label, out) if analysis.table and not multi else []
     text = render_markdown(analysis, figures, alpha, answered=answered_by(analysis.config, out), why=why)
     atomic_write_text(report, text)
     title = text.splitlines()[0].lstrip("# ") if text else "Strategy comparison"

@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of resamples, refits and samples (default 0)")
     p.add_argument("--store", help="results directory only: where the comparison's store is now")
     p.add_argument("--within", type=float, help="results only: closeness to the optimum that counts as reaching it")
-    p.add_argument("--out", help="output folder (default: RESULTS_DIR/explain, or STORE-explain/ beside the store)")
+    p.add_argument("--out", help="output folder (default: RESULTS_DIR/explain, or ./STORE-explain/ for a store)")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
     p.set_defaults(run=run_explain)
 

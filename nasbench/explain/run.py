@@ -29,11 +29,12 @@ class Explanation:
 
 
 def default_out(target: str | os.PathLike[str]) -> Path:
-    """Beside the input: ``RESULTS_DIR/explain`` for a results directory, ``STORE-explain/`` beside a store."""
+    """``RESULTS_DIR/explain`` for a results directory; ``STORE-explain/`` in the current directory for a store
+    (not beside it: a store often lies in a folder that is not the user's to fill, such as ``data/``)."""
     path = Path(target)
     if path.is_dir():
         return path / RESULTS_SUBDIR
-    return path.with_name(f"{path.stem}-explain")
+    return Path(f"{path.stem}-explain")
 
 
 def explain_store(
