@@ -22,9 +22,11 @@ def objective_vector(feedback: Feedback) -> tuple[float, ...]:
 
 def violation(context: SearchContext, arch: Arch, feedback: Feedback) -> float:
     """A trial's constraint violation (0: feasible), read from the free costs of the context (their last column is
-    minus the violation)."""
-    if feedback.feasible or context.costs is None:
+    minus the violation); 1 for an infeasible trial of a context without costs (a caller of its own)."""
+    if feedback.feasible:
         return 0.0
+    if context.costs is None:
+        return 1.0
     return float(-context.costs(np.asarray([arch], dtype=np.int64))[0, -1])
 
 

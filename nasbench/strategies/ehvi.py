@@ -20,7 +20,8 @@ minimum and maximum, oriented so that 1 is the best seen), with the reference po
 objective (just worse than the worst seen), as EHVI implementations commonly set it. Infeasible candidates
 (their costs violate the constraints, which is known before training) improve nothing and are proposed only when
 no candidate is feasible (then the least violating). GP-BO's candidate pool is grown around the front: the
-neighbours of the ``num_best`` best archs by (constrained non-domination rank, score), and mutations of the best.
+neighbours of the ``num_best`` best archs by (constrained non-domination rank, crowding distance), and mutations
+of the best.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 from nasbench.spaces.base import Arch
-from nasbench.strategies._pareto import constrained_ranks, non_dominated, objective_vector, violation
+from nasbench.strategies._pareto import non_dominated, objective_vector, rank_and_crowding, violation
 from nasbench.strategies.base import Feedback, Trial
 from nasbench.strategies.bo import GPBO
 
@@ -139,10 +140,12 @@ class EHVIGP(GPBO):
         return np.asarray([p[0] for p in self._points])
 
     def _best_archs(self, count: int) -> list[Arch]:
-        """The front first (constrained non-domination rank), each rank by score."""
+        """The front first (constrained non-domination rank), each rank by crowding distance (its extremes first,
+        so that the candidates' parents spread along the front rather than crowd at its most accurate end), then
+        by score."""
         points = np.asarray(self._points)
-        ranks = constrained_ranks(points, np.asarray(self._violations))
-        order = np.lexsort((-points[:, 0], ranks))[:count]
+        ranks, crowding = rank_and_crowding(points, np.asarray(self._violations))
+        order = np.lexsort((-points[:, 0], -crowding, ranks))[:count]
         return [self._archs[i] for i in order]
 
     def _acquisition(

@@ -30,7 +30,9 @@ class NSGA2(Strategy):
     """Population of ``population_size`` told archs (the first ``population_size`` proposals are uniform random);
     each child mutates the winner of a tournament of ``tournament_size`` members (2: Deb's binary tournament),
     each decision changed with probability ``mutation_prob`` (None: one over the number of decisions; at least
-    one always changes). Never proposes an arch isomorphic to one proposed before."""
+    one always changes). Never proposes an arch isomorphic to one proposed before. The default population (10)
+    was chosen on NB201 x Raspberry Pi 4 latency (seeds 100-105, 150 evaluations: mean hypervolume 0.957 with 10,
+    0.953 with 20, 0.951 with 50), not on the edge GPU's latency that comparisons report."""
 
     name = "nsga2"
     ranges: ClassVar[dict[str, str]] = {
@@ -39,7 +41,7 @@ class NSGA2(Strategy):
         "mutation_prob": "(0, 1]",
     }
 
-    def __init__(self, population_size: int = 20, tournament_size: int = 2, mutation_prob: float | None = None) -> None:
+    def __init__(self, population_size: int = 10, tournament_size: int = 2, mutation_prob: float | None = None) -> None:
         self.population_size = population_size
         self.tournament_size = tournament_size
         self.mutation_prob = mutation_prob
