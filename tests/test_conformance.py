@@ -17,7 +17,7 @@ from nasbench.spaces.base import SearchSpace, has
 from nasbench.strategies import Proposal, make_strategy, registry
 from nasbench.strategies import strategy_class as strategy_cls
 from nasbench.strategies.random_search import RandomSearch
-from nasbench.testing import SyntheticBenchmark, check_benchmark, check_search_space, check_strategy
+from nasbench.testing import SyntheticBenchmark, check_benchmark, check_search_space, check_strategy, synthetic_table
 
 SPACE_NAMES = sorted(SPACES)
 STRATEGIES = sorted(registry())
@@ -30,6 +30,12 @@ FAST = {
     "bohb": {"num_samples": 16},
     "optuna_gp": {"n_startup_trials": 18},  # about a second per GP step: two per run here
 }
+FAST.update(parego_gp=FAST["gp_bo"], ehvi_gp=FAST["gp_bo"], parego_smac=FAST["smac"], parego_bananas=FAST["bananas"])
+#: The strategies that search several objectives (nasbench's own, then the optuna adapters that do).
+MULTI_OBJECTIVE = ("nsga2", "pareto_local_search", "parego_gp", "parego_smac", "parego_bananas", "ehvi_gp")
+MULTI_OBJECTIVE_ADAPTERS = ("optuna_nsga2", "optuna_tpe", "optuna_random")
+#: About 70 % of the synthetic table's archs meet it.
+CONSTRAINT = "latency_ms<=1.2"
 #: Checked with their default configuration in a fresh process on every run of the suite; the rest are slow.
 FRESH_ALWAYS = ("random_search", "regularized_evolution")
 
@@ -103,6 +109,34 @@ def test_a_multi_fidelity_strategy_is_checked_on_several_epochs_only():
             check_strategy(name, SyntheticBenchmark("nb201", epochs=(9,)))
 
 
+@pytest.fixture(scope="module")
+def table():
+    return synthetic_table()  # every NB201 cell, with static costs: objectives and constraints need a table
+
+
+@pytest.mark.parametrize(
+    ("objectives", "constraints"),
+    [(("latency_ms",), ()), (("latency_ms", "energy_mj"), (CONSTRAINT,))],
+    ids=["2 objectives", "3 objectives, constrained"],
+)
+@pytest.mark.parametrize("name", MULTI_OBJECTIVE + MULTI_OBJECTIVE_ADAPTERS)
+def test_every_multi_objective_strategy_conforms_under_objectives_and_constraints(table, name, objectives, constraints):
+    protocol = Protocol(objectives=objectives, constraints=constraints)
+    fresh = name in MULTI_OBJECTIVE and bool(constraints)  # one fresh-process run each
+    check_strategy(fast(name), table, protocol=protocol, evaluations=20, seeds=(0,), fresh_process=fresh)
+
+
+@pytest.mark.parametrize("name", [n for n in STRATEGIES if n != "optuna_gp"])  # optuna_gp: a second per GP step
+def test_every_strategy_conforms_under_a_constraint(table, name):
+    check_strategy(fast(name), table, protocol=Protocol(constraints=(CONSTRAINT,)), evaluations=20, seeds=(0,),
+                   fresh_process=False)  # fmt: skip
+
+
+def test_objectives_need_a_table_with_static_costs():
+    with pytest.raises(InvalidQuery, match="need a table"):
+        check_strategy("nsga2", SyntheticBenchmark("nb201"), protocol=Protocol(objectives=("latency_ms",)))
+
+
 # ---- the synthetic benchmark --------------------------------------------------------------------------------
 
 
@@ -129,6 +163,17 @@ def test_synthetic_accuracy_rises_with_epoch_is_correlated_and_training_time_acc
     ranks = [np.argsort(np.argsort(final[m])) for m in ("val_acc", "test_acc")]
     assert np.corrcoef(*ranks)[0, 1] > 0.5  # test follows validation, not exactly
     assert bench.directions == {"val_acc": "max", "test_acc": "max", "val_loss": "min", "train_time_s": "min"}
+
+
+def test_the_synthetic_table_is_the_synthetic_benchmark_with_costs_that_conflict_with_accuracy(table):
+    bench = SyntheticBenchmark("nb201")
+    archs = table.archs()[::997]
+    assert table.query_many(archs, epoch=9)["val_acc"] == pytest.approx(bench.query_many(archs, epoch=9)["val_acc"])
+    accuracy = table.table("val_acc", epoch=9)
+    for name in ("latency_ms", "energy_mj"):
+        cost = table.static(name)
+        assert (cost > 0).all() and 0.4 < np.corrcoef(cost, accuracy)[0, 1] < 0.9  # a trade-off, not one objective
+    assert 0.5 < (table.static("latency_ms") <= 1.2).mean() < 0.9  # CONSTRAINT cuts, but leaves most archs
 
 
 def test_a_synthetic_query_takes_microseconds():

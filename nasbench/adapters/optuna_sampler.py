@@ -4,12 +4,21 @@ Each decision of the space becomes a categorical parameter ``d0, d1, ...`` over 
 maximises the (oriented) search score. Proposals the space refuses (a constrained space such as NB101) are told to
 optuna as failed trials and asked again; after ``MAX_RETRIES`` refusals a uniform sample of the space is enqueued.
 The sampler's seed is drawn from the run's generator, so a run is reproducible, and the study pickles mid-run.
+
+With several objectives (``SearchContext.objectives``) the study is multi-objective (every objective maximised,
+told the oriented vector): NSGA-II is then optuna's multi-objective NSGA-II and TPE is MOTPE. With objectives or
+constraints, each trial carries its constraint violation as an optuna constraint (``Trial.set_constraint``: > 0
+is infeasible), which the samplers that handle constraints (TPE, NSGA-II, GP) use, and a single-objective study is
+told the trial's true score (the sampler sees feasibility itself). A run without objectives or constraints is what
+it always was.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any, ClassVar
+
+import numpy as np
 
 from nasbench.errors import InvalidArchitecture, MissingExtra
 from nasbench.spaces.base import Arch
@@ -36,7 +45,14 @@ class OptunaStrategy(Strategy):
     def _setup(self) -> None:
         optuna = _optuna()
         seed = int(self.rng.integers(2**31))
-        self._study = optuna.create_study(direction="maximize", sampler=self._sampler(optuna, seed))
+        self._objectives = len(self.context.objectives)
+        # the runner hands out costs only with objectives or constraints
+        self._constrained = self.context.costs is not None
+        if self._objectives > 1:
+            directions = ["maximize"] * self._objectives
+            self._study = optuna.create_study(directions=directions, sampler=self._sampler(optuna, seed))
+        else:
+            self._study = optuna.create_study(direction="maximize", sampler=self._sampler(optuna, seed))
         self._dists = {
             f"d{i}": optuna.distributions.CategoricalDistribution(list(range(n)))
             for i, n in enumerate(self.space.choices)
@@ -60,7 +76,17 @@ class OptunaStrategy(Strategy):
 
     def tell(self, trial: Trial, feedback: Feedback) -> None:
         super().tell(trial, feedback)
-        self._study.tell(self._asked[trial.arch].pop(0), feedback.score)
+        study_trial = self._asked[trial.arch].pop(0)
+        if self._constrained:
+            assert self.context.costs is not None
+            violation = float(-self.context.costs(np.asarray([trial.arch], dtype=np.int64))[0, -1])
+            study_trial.set_constraint("violation", violation)
+        if self._objectives > 1:
+            self._study.tell(study_trial, list(feedback.objectives))
+        elif self._constrained:
+            self._study.tell(study_trial, feedback.objectives[0])  # the true score: feasibility is the constraint's
+        else:
+            self._study.tell(study_trial, feedback.score)
 
 
 class OptunaTPE(OptunaStrategy):

@@ -28,6 +28,13 @@ BUILTIN: dict[str, str] = {
     "smac": "nasbench.strategies.bo:SMAC",
     "bohb": "nasbench.strategies.bohb:BOHB",
     "pnas": "nasbench.strategies.pnas:PNAS",
+    # multi-objective (they run single-objective too): nasbench.runner.objectives
+    "nsga2": "nasbench.strategies.mo_evolution:NSGA2",
+    "pareto_local_search": "nasbench.strategies.pareto_local_search:ParetoLocalSearch",
+    "parego_gp": "nasbench.strategies.parego:ParEGOGP",
+    "parego_smac": "nasbench.strategies.parego:ParEGOSMAC",
+    "parego_bananas": "nasbench.strategies.parego:ParEGOBananas",
+    "ehvi_gp": "nasbench.strategies.ehvi:EHVIGP",
     # other libraries' optimizers (optional extras, imported when a run starts)
     "optuna_tpe": "nasbench.adapters.optuna_sampler:OptunaTPE",
     "optuna_random": "nasbench.adapters.optuna_sampler:OptunaRandom",

@@ -142,9 +142,14 @@ class Bananas(Strategy):
         self._archs.append(trial.arch)
         self._scores.append(feedback.score)
 
+    def _targets(self, refit: bool = False) -> np.ndarray:
+        """What the ensemble is trained on and "best" means, one value per told arch: the scores. ``refit``: the
+        ensemble is about to be (re)fitted on them (ParEGO's hook: nasbench.strategies.parego)."""
+        return np.asarray(self._scores)
+
     def _candidates(self) -> np.ndarray:
         """Mutations of the best archs, none isomorphic to a proposed arch or to another: an (n, width) array."""
-        order = np.argsort(-np.asarray(self._scores), kind="stable")
+        order = np.argsort(-self._targets(), kind="stable")
         parents = [self._archs[i] for i in order[: self.num_arches_to_mutate]]
         per_parent = -(-self.num_candidates // len(parents))
         children = np.concatenate(
@@ -153,11 +158,12 @@ class Bananas(Strategy):
         return children[self._proposed.new_mask(children)]
 
     def _next_batch(self) -> list[Arch]:
+        y = self._targets(refit=True)  # first: the parents of the candidates are the best by the new targets
         candidates = self._candidates()
         if not len(candidates):
             return []
         encode = encodings(self.space, self.encoding_)
-        x, y = encode(self._archs), np.asarray(self._scores)
+        x = encode(self._archs)
         with single_thread():
             if self._model is None or self.refit_epochs is None:
                 self._model = MLPEnsemble(

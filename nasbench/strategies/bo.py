@@ -81,8 +81,14 @@ class _ModelBased(Strategy):
                 return arch
         return arch
 
+    def _targets(self, refit: bool = False) -> np.ndarray:
+        """What the model is trained on and "best" means, one value per told arch (higher is better): the scores.
+        ``refit``: a new model is about to be fitted on them. The hook for strategies that model something else
+        (ParEGO's scalarised objectives, redrawn at each refit: nasbench.strategies.parego)."""
+        return np.asarray(self._scores)
+
     def _best_archs(self, count: int) -> list[Arch]:
-        order = np.argsort(-np.asarray(self._scores), kind="stable")[:count]
+        order = np.argsort(-self._targets(), kind="stable")[:count]
         return [self._archs[i] for i in order]
 
     def ask(self) -> Proposal:
@@ -197,7 +203,7 @@ class GPBO(_ModelBased):
                 np.concatenate([self._x, encode(self._archs[len(self._x) :])]) if len(self._x) else encode(self._archs)
             )
         x = self._x
-        y = np.asarray(self._scores)
+        y = self._targets(refit=self._needs_refit())
         mu, sd = y.mean(), y.std() or 1.0
         target = (y - mu) / sd
         if self._needs_refit():
@@ -224,11 +230,19 @@ class GPBO(_ModelBased):
         # posterior mean V^T L^-1 y and variance amplitude - |V|^2 of every candidate, V = L^-1 K(data, pool)
         mean = pool.v.T @ solve_triangular(chol, target, lower=True, check_finite=False)
         var = np.maximum(pool.variance, 1e-12)
-        gain = expected_improvement(mean, np.sqrt(var), float(target.max()), self.xi / sd)
+        gain = self._acquisition(pool.rows, mean, np.sqrt(var), target, float(mu), float(sd))
         gain[~pool.alive] = -np.inf
         choice = int(np.argmax(gain))
         pool.alive[choice] = False
         return tuple(pool.rows[choice].tolist())
+
+    def _acquisition(
+        self, rows: np.ndarray, mean: np.ndarray, std: np.ndarray, target: np.ndarray, mu: float, sd: float
+    ) -> np.ndarray:
+        """The value of proposing each candidate (``rows``) given its posterior ``mean`` and ``std`` on the scale
+        of the standardised ``target`` (``targets = mu + sd * target``): expected improvement over the best.
+        The hook of nasbench.strategies.ehvi (expected hypervolume improvement)."""
+        return expected_improvement(mean, std, float(target.max()), self.xi / sd)
 
     # ---- kernel ----------------------------------------------------------------------------------------------
 
@@ -459,7 +473,7 @@ class SMAC(_ModelBased):
     def _maximise(self) -> np.ndarray:
         """Every arch the local searches and the random draws scored, by EI (the best first; equals in the order
         they were scored), less the proposed."""
-        best = float(np.max(self._scores))
+        best = float(np.max(self._targets()))
         ei = _Scores(lambda rows: self._ei(rows, best), self.space)
         # local search on EI from the best archs told, all searches advancing together; each moves to its best
         # neighbour while that improves EI (moves through proposed archs are allowed, proposals are filtered later)
@@ -500,7 +514,7 @@ class SMAC(_ModelBased):
         from sklearn.tree import DecisionTreeRegressor
 
         x = np.ascontiguousarray(encodings(self.space, self.encoding)(self._archs), dtype=np.float32)
-        y = np.asarray(self._scores, dtype=np.float64)
+        y = np.asarray(self._targets(refit=True), dtype=np.float64)
         n = len(y)
         if self._tree_state is None:
             self._tree_state = np.random.RandomState(int(self.rng.integers(2**31)))

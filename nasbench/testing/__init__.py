@@ -10,7 +10,9 @@
         check_strategy(MyStrategy(), SyntheticBenchmark(MySpace()))
 
 :class:`SyntheticBenchmark` answers every valid arch of any space, so a strategy can be checked on a space that
-has no table yet. Importing this package does not import torch.
+has no table yet; :func:`synthetic_table` is a complete table with static costs, to check a strategy under
+objectives and constraints (``check_strategy(..., protocol=Protocol(objectives=("latency_ms",)))``). Importing
+this package does not import torch.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from __future__ import annotations
 from nasbench.testing.benchmark_checks import check_benchmark
 from nasbench.testing.space_checks import check_search_space
 from nasbench.testing.strategy_checks import BareSpace, check_strategy
-from nasbench.testing.synthetic import SyntheticBenchmark
+from nasbench.testing.synthetic import SyntheticBenchmark, synthetic_table
 
-__all__ = ["BareSpace", "SyntheticBenchmark", "check_benchmark", "check_search_space", "check_strategy"]
+__all__ = [
+    "BareSpace",
+    "SyntheticBenchmark",
+    "check_benchmark",
+    "check_search_space",
+    "check_strategy",
+    "synthetic_table",
+]

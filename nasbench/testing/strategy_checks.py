@@ -49,7 +49,9 @@ def check_strategy(
     :class:`SyntheticBenchmark` of NB201, epochs 1, 3, 9). A space lacking a capability the strategy ``requires``
     gives the strategy's own :class:`MissingCapability`; a multi-fidelity strategy on a single-epoch benchmark
     :class:`InvalidQuery`. ``protocol`` defaults to the benchmark's own (``bench.defaults``), with seeds sampled
-    when it names them. ``fresh_process=False`` skips the run in a new interpreter (about a second).
+    when it names them; one with ``objectives`` or ``constraints`` needs a table with static costs (e.g.
+    :func:`~nasbench.testing.synthetic_table`). ``fresh_process=False`` skips the run in a new interpreter (about a
+    second).
 
         from nasbench.testing import SyntheticBenchmark, check_strategy
         def test_my_strategy():
@@ -267,6 +269,20 @@ class _View:
         self.metrics, self.directions = inner.metrics, inner.directions
         self.epochs, self.seeds = inner.epochs, inner.seeds
         self.defaults = getattr(inner, "defaults", {})
+
+    # a table's members, which objectives and constraints read (costs known before training): only where the
+    # inner benchmark has them, so a view of a benchmark without them is refused as that benchmark would be
+    def __getattr__(self, name: str) -> Any:
+        if name in ("static", "rows", "archs") and not name.startswith("__"):
+            return getattr(self.__dict__["inner"], name)
+        if name == "table":
+            table = self.__dict__["inner"].table
+            return lambda metric, **kw: table(metric, **kw) if self.keep is None or metric in self.keep else (
+                _scramble(table(metric, **kw)))  # fmt: skip
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return len(self.inner)  # type: ignore[arg-type]
 
     def _hide(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {m: v if self.keep is None or m in self.keep else _scramble(v) for m, v in values.items()}

@@ -4,6 +4,10 @@ The conformance checks need a benchmark for spaces whose real table is absent, t
 imported yet; a third party needs one for a space they have just written. :class:`SyntheticBenchmark` answers
 without enumeration: each value is a smooth function of the arch's one-hot encoding with per-decision weights
 drawn from ``seed``, so strategies that learn from scores have something to learn.
+
+Multi-objective and constrained protocols need a complete table with static costs (they are known before training
+for every arch): :func:`synthetic_table` is one, for an enumerable space (NB201's 15,625 cells by default), with
+the synthetic benchmark's metrics and two deterministic costs that trade off against accuracy.
 """
 
 from __future__ import annotations
@@ -182,6 +186,52 @@ class SyntheticBenchmark:
             f"SyntheticBenchmark({self.space.name}, epochs={list(self.epochs)}, seeds={list(self.seeds)}, "
             f"seed={self.seed})"
         )
+
+
+#: The static costs of :func:`synthetic_table` (an edge device's latency and energy, as HW-NAS-Bench names them).
+STATICS = ("latency_ms", "energy_mj")
+
+
+def synthetic_table(
+    space: SearchSpace | str = "nb201",
+    *,
+    epochs: Sequence[int] = (1, 3, 9),
+    seeds: Sequence[int] = (0, 1),
+    seed: int = 0,
+) -> Any:
+    """A :class:`~nasbench.benchmark.TabularBenchmark` of every arch of an enumerable ``space``: the values of
+    ``SyntheticBenchmark(space, epochs=epochs, seeds=seeds, seed=seed)`` and the static costs :data:`STATICS`,
+    smooth functions of the arch that grow with its final validation accuracy (correlation ~0.7), so the
+    objectives conflict as accuracy and latency do on real devices. Checks strategies under objectives and
+    constraints::
+
+        check_strategy("nsga2", synthetic_table(), protocol=Protocol(objectives=("latency_ms",)))
+    """
+    from nasbench.benchmark import TabularBenchmark
+    from nasbench.spaces.base import Enumerable
+    from nasbench.store.format import StoreData
+
+    bench = SyntheticBenchmark(space, epochs=epochs, seeds=seeds, seed=seed)
+    if not isinstance(bench.space, Enumerable):
+        raise InvalidQuery(f"a synthetic table lists every arch: {bench.space.name} is not enumerable")
+    archs = np.asarray(bench.space.all_archs(), dtype=np.int64).reshape(-1, len(bench.space.choices))
+    archs = archs[np.lexsort(archs.T[::-1])]
+    values = np.stack([bench._values(a)[0] for a in (tuple(r) for r in archs.tolist())])  # (N, S, T, M)
+    metrics = {m: values[..., i].astype(np.float32) for i, m in enumerate(METRICS)}
+    # per-decision weights of each cost: part the validation quality's, part their own
+    rng = np.random.default_rng([seed, 13])
+    quality = np.array([w[0] for w in bench._weights])
+    index = archs + np.asarray(bench._offsets)
+    static = {}
+    for k, name in enumerate(STATICS):
+        weights = 0.7 * quality + 0.7 * rng.normal(size=len(quality)) / math.sqrt(max(len(bench.space.choices), 1))
+        static[name] = ((1.0 + k) * np.exp(weights[index].sum(axis=1))).astype(np.float32)
+    data = StoreData(
+        space=bench.space.name, dataset="synthetic", protocol={"recipe": "nasbench.testing.synthetic_table"},
+        seeds=tuple(seeds), epochs=tuple(epochs), archs=archs.astype(np.int8), metrics=metrics, static=static,
+        provenance={"maker": "nasbench.testing.synthetic_table", "seed": seed}, directions=dict(DIRECTIONS),
+    )  # fmt: skip
+    return TabularBenchmark(data.validate(), name=f"synthetic-table({bench.space.name}, seed={seed})")
 
 
 def _rebuild(

@@ -1,0 +1,102 @@
+"""Pareto helpers for the multi-objective strategies: every objective maximised, small point sets.
+
+Points are ``(n, k)`` arrays of oriented objective vectors (``Feedback.objectives``: higher is better in every
+column). Populations and archives here hold tens to hundreds of points, so dominance is one vectorised ``n x n``
+comparison rather than a sweep (``nasbench.analysis.pareto`` serves whole tables). Constraints follow Deb's
+constrained domination (Deb, Pratap, Agarwal, Meyarivan 2002): a feasible point beats an infeasible one, and of
+two infeasible points the one with the smaller violation wins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nasbench.spaces.base import Arch
+from nasbench.strategies.base import Feedback, SearchContext
+
+
+def objective_vector(feedback: Feedback) -> tuple[float, ...]:
+    """A trial's oriented objectives: ``feedback.objectives``, or the score alone in a single-objective run."""
+    return tuple(feedback.objectives) if feedback.objectives else (feedback.score,)
+
+
+def violation(context: SearchContext, arch: Arch, feedback: Feedback) -> float:
+    """A trial's constraint violation (0: feasible), read from the free costs of the context (their last column is
+    minus the violation); 1 for an infeasible trial of a context without costs (a caller of its own)."""
+    if feedback.feasible:
+        return 0.0
+    if context.costs is None:
+        return 1.0
+    return float(-context.costs(np.asarray([arch], dtype=np.int64))[0, -1])
+
+
+def dominance(points: np.ndarray) -> np.ndarray:
+    """``d[i, j]``: point i dominates point j (at least as good everywhere, better somewhere)."""
+    p = np.asarray(points, dtype=np.float64)
+    ge = np.all(p[:, None, :] >= p[None, :, :], axis=2)
+    gt = np.any(p[:, None, :] > p[None, :, :], axis=2)
+    return np.asarray(ge & gt)
+
+
+def non_dominated(points: np.ndarray) -> np.ndarray:
+    """Mask of the points no other point dominates (duplicates of an optimal point are all kept)."""
+    if not len(points):
+        return np.zeros(0, dtype=bool)
+    return np.asarray(~dominance(points).any(axis=0))
+
+
+def constrained_ranks(points: np.ndarray, violations: np.ndarray | None = None) -> np.ndarray:
+    """Non-domination rank of each point (0: the first front) under constrained domination: the feasible points
+    are sorted into fronts (Deb's fast non-dominated sort), then the infeasible ones follow, one rank per distinct
+    violation, the smallest first."""
+    n = len(points)
+    ranks = np.zeros(n, dtype=np.int64)
+    viol = np.zeros(n) if violations is None else np.asarray(violations, dtype=np.float64)
+    feasible = np.flatnonzero(viol <= 0)
+    next_rank = 0
+    if len(feasible):
+        dom = dominance(np.asarray(points)[feasible])
+        count = dom.sum(axis=0)  # how many points dominate each
+        remaining = np.ones(len(feasible), dtype=bool)
+        while remaining.any():
+            front = remaining & (count == 0)
+            ranks[feasible[front]] = next_rank
+            next_rank += 1
+            remaining &= ~front
+            count -= dom[front].sum(axis=0)
+    infeasible = np.flatnonzero(viol > 0)
+    if len(infeasible):
+        _, index = np.unique(viol[infeasible], return_inverse=True)
+        ranks[infeasible] = next_rank + index
+    return ranks
+
+
+def crowding_distance(points: np.ndarray) -> np.ndarray:
+    """NSGA-II's crowding distance of each point of one front: per objective, the gap between its two neighbours
+    in that objective over the front's range, summed; the extremes of each objective get infinity (so they are
+    kept and preferred, which preserves the front's spread)."""
+    p = np.asarray(points, dtype=np.float64)
+    n, k = p.shape
+    distance = np.zeros(n)
+    if n <= 2:
+        distance[:] = np.inf
+        return distance
+    for j in range(k):
+        order = np.argsort(p[:, j], kind="stable")
+        values = p[order, j]
+        span = values[-1] - values[0]
+        distance[order[0]] = distance[order[-1]] = np.inf
+        if span > 0:
+            distance[order[1:-1]] += (values[2:] - values[:-2]) / span
+    return distance
+
+
+def rank_and_crowding(points: np.ndarray, violations: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's constrained rank and its crowding distance within its front (infeasible points: within their
+    violation level, which only matters among equals)."""
+    ranks = constrained_ranks(points, violations)
+    crowding = np.zeros(len(points))
+    for r in np.unique(ranks):
+        members = np.flatnonzero(ranks == r)
+        crowding[members] = crowding_distance(np.asarray(points)[members])
+    return ranks, crowding
