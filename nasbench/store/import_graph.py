@@ -14,7 +14,7 @@ only numpy's plain dtype and scalar builders are allowed, nothing else.
 | ``para`` | ``/static/params_m`` | millions of parameters |
 
 The files hold one figure per architecture, after training with the data set's fixed hyperparameters (the
-paper's per-data-set recipe), averaged over the benchmark's repeated runs; there are no per-epoch values in these
+paper's per-data-set recipe); there are no per-epoch values in these
 files, so a store has the single epoch 1, which stands for "after training" (not for one epoch of training).
 """
 
