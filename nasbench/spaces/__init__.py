@@ -19,6 +19,9 @@ SPACES: dict[str, str] = {
     "nb_macro": "nasbench.spaces.nb_macro:NBMacroSpace",
     "tnb_micro": "nasbench.spaces.transnas:TNBMicroSpace",
     "tnb_macro": "nasbench.spaces.transnas:TNBMacroSpace",
+    "nbgraph": "nasbench.spaces.nbgraph:NBGraphSpace",
+    "nbgraph_proteins": "nasbench.spaces.nbgraph:NBGraphProteinsSpace",
+    "fcnet": "nasbench.spaces.fcnet:FCNetSpace",
 }
 
 
