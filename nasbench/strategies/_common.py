@@ -135,6 +135,13 @@ def sample_rows(space: SearchSpace, rng: np.random.Generator, count: int, out: n
 _ALL_ROWS_LIMIT = 1 << 23
 
 
+def all_rows(space: Any) -> np.ndarray:
+    """Every arch of an enumerable space as a ``(size, width)`` int64 array (read-only and cached per space up to
+    :data:`_ALL_ROWS_LIMIT` entries)."""
+    table = _all_rows(space)
+    return table if table is not None else as_rows(space, space.all_archs())
+
+
 @functools.lru_cache(maxsize=8)
 def _all_rows(space: Any) -> np.ndarray | None:
     if space.size * len(space.choices) > _ALL_ROWS_LIMIT:

@@ -168,7 +168,7 @@ class GPBO(_ModelBased):
         self._neighbors: dict[Arch, np.ndarray] = {}
         self._x = np.zeros((0, 0), dtype=np.float32)  # encodings of the told archs
         self._pool: _Pool | None = None
-        self._pool_best: Arch | None = None  # the best arch when the pool was made
+        self._pool_best: Any = None  # the pool key (the best arch) when the pool was made
 
     def _candidates(self) -> np.ndarray:
         """The pool of one proposal (an (n, width) array in the workspace), drawn as :func:`sample_many`,
@@ -211,7 +211,7 @@ class GPBO(_ModelBased):
             self._fitted_at = len(self._scores)
             self._chol = None
             self._pool = None
-        best = self._best_archs(1)[0]
+        best = self._pool_key()
         if self._pool is None or best != self._pool_best:
             self._pool = None
         chol = self._factor(x)
@@ -230,11 +230,15 @@ class GPBO(_ModelBased):
         # posterior mean V^T L^-1 y and variance amplitude - |V|^2 of every candidate, V = L^-1 K(data, pool)
         mean = pool.v.T @ solve_triangular(chol, target, lower=True, check_finite=False)
         var = np.maximum(pool.variance, 1e-12)
-        gain = self._acquisition(pool.rows, mean, np.sqrt(var), target, float(mu), float(sd))
-        gain[~pool.alive] = -np.inf
-        choice = int(np.argmax(gain))
+        alive = np.flatnonzero(pool.alive)  # the candidates not proposed since the pool was made
+        gain = self._acquisition(pool.rows[alive], mean[alive], np.sqrt(var[alive]), target, float(mu), float(sd))
+        choice = int(alive[np.argmax(gain)])
         pool.alive[choice] = False
         return tuple(pool.rows[choice].tolist())
+
+    def _pool_key(self) -> Any:
+        """What the candidate pool is drawn around: when it changes, the pool is drawn anew (the best arch)."""
+        return self._best_archs(1)[0]
 
     def _acquisition(
         self, rows: np.ndarray, mean: np.ndarray, std: np.ndarray, target: np.ndarray, mu: float, sd: float
