@@ -128,7 +128,7 @@ def test_parego_redraws_its_weights_as_the_model_is_refitted_and_the_same_seed_r
     weights = []
     for _ in range(2):
         strategy = make_strategy(name, num_init=5)
-        run_search(table, strategy, protocol=TWO, budget=Budget(evaluations=25), seed=3)
+        run_search(table, strategy, protocol=TWO, budget=Budget(evaluations=40), seed=3)
         weights.append(strategy.weights_)
     first = make_strategy(name, num_init=5)
     run_search(table, first, protocol=TWO, budget=Budget(evaluations=6), seed=3)

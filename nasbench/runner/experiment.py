@@ -355,7 +355,7 @@ def _chunks(todo: list[tuple[StrategySpec, int]], processes: int) -> Iterator[tu
 
 
 #: Tasks per process a comparison is cut into (about: fewer when there are fewer runs).
-_TASKS_PER_PROCESS = 48
+_TASKS_PER_PROCESS = 96
 
 
 def _execute(

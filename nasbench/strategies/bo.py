@@ -146,7 +146,7 @@ class GPBO(_ModelBased):
         num_best: int = 10,
         num_mutations: int = 100,
         xi: float = 0.0,
-        refit_every: int = 10,
+        refit_every: int = 20,
     ) -> None:
         self.num_init = num_init
         self.encoding = encoding

@@ -38,14 +38,15 @@ from nasbench.strategies.bo import GPBO
 
 
 def _psi(mean: np.ndarray, std: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """E[(y - a)^+] for y ~ N(mean, std^2), elementwise; 0 where ``a`` is +inf."""
+    """E[(y - a)^+] for y ~ N(mean, std^2), elementwise (``a`` finite)."""
     from scipy.special import ndtr
 
-    infinite = np.isposinf(a)
-    gain = mean - np.where(infinite, 0.0, a)  # no inf - inf below
+    gain = mean - a
     z = gain / std
-    out = gain * ndtr(z) + std * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
-    return np.where(infinite, 0.0, out)
+    return gain * ndtr(z) + std * (np.exp(-0.5 * z * z) * _INV_SQRT_2PI)
+
+
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 def _cross_sections(front: np.ndarray, costs: np.ndarray, ref: np.ndarray) -> np.ndarray:
