@@ -41,7 +41,8 @@ def why_section(config: dict[str, Any], runs: Sequence[Trajectory], winner: str,
     except NasbenchError:
         computed = None
     if computed is None:
-        return [*lines, head, "", f"Not computed here (the landscape needs a surrogate or the store): {command}.", ""]
+        reason = "it is computed here only when exact and cheap: a complete table of a small space, at hand"
+        return [*lines, head, "", f"Not computed with the report ({reason}): {command}.", ""]
     return [*lines, head, "", *computed, "", f"{command}.", ""]
 
 
