@@ -13,7 +13,7 @@ from nasbench import TabularBenchmark
 from nasbench.analysis.fronts import attainment, final_front
 from nasbench.analysis.pareto import hypervolume, non_dominated
 from nasbench.errors import InvalidQuery, UnknownMetric
-from nasbench.runner.experiment import Experiment, run_experiment
+from nasbench.runner.experiment import Experiment, run_experiment, runs_frame
 from nasbench.runner.objectives import Constraint, Objective
 from nasbench.runner.simulate import Budget, Protocol, objectives_of, run_search
 from nasbench.strategies.base import Proposal, Strategy
@@ -146,6 +146,10 @@ def test_a_multi_objective_comparison_reports_hypervolume_fronts_and_igd(full_st
     assert "pareto_fronts" in files.figures
     summary = json.loads(files.summary.read_text())
     assert summary["score"]["metric"] == "hypervolume"
+    frame = runs_frame(out)
+    bench = TabularBenchmark.open(full_store)
+    params = dict(zip(map(bench.space.to_str, bench.archs()), bench.static("params_m"), strict=True))
+    assert np.allclose(frame["params_m"], frame["arch"].map(params)) and (frame["violation"] == 0).all()
 
 
 def test_the_cli_refuses_a_cost_the_store_lacks_before_writing_anything(full_store, tmp_path):

@@ -493,15 +493,22 @@ def read_runs(out_dir: str | os.PathLike[str]) -> list[Trajectory]:
 def runs_frame(out_dir: str | os.PathLike[str]) -> Any:
     """Every trial of a results directory as a pandas DataFrame, one row per trial in the order results arrived:
     strategy, seed, trial_id, arch (the space's official string), epoch, table_seed, resume_from, score, cost_s,
-    finished_s, and the incumbent (string and score) after it."""
+    finished_s, and the incumbent (string and score) after it; with objectives or constraints also each trial's
+    constraint violation, its arch's score metric (``scored``) and one column per cost, named as the objective."""
     import pandas as pd
 
     fields = ("trial_id", "arch", "epoch", "table_seed", "resume_from", "score", "cost_s", "finished_s", "incumbent",
               "incumbent_score")  # fmt: skip
-    frames = [
-        pd.DataFrame({"strategy": t.strategy, "seed": t.seed, **{f: getattr(t, f) for f in fields}})
-        for t in read_runs(out_dir)
-    ]
+    costs = [text.partition(":")[0] for text in (read_config(out_dir).get("objectives") or {}).get("objectives", [])]
+
+    def columns(t: Trajectory) -> dict[str, Any]:
+        out = {"strategy": t.strategy, "seed": t.seed, **{f: getattr(t, f) for f in fields}}
+        if t.violation:
+            out.update({"violation": t.violation, "scored": t.scored})
+            out.update({name: [row[i] for row in t.costs] for i, name in enumerate(costs)})
+        return out
+
+    frames = [pd.DataFrame(columns(t)) for t in read_runs(out_dir)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["strategy", "seed", *fields])
 
 
