@@ -175,3 +175,10 @@ def test_a_constrained_comparison_reports_the_feasible_share(full_store, tmp_pat
     text = files.report.read_text()
     assert "the incumbent is the best feasible arch" in text and "`params_m<=0.6`" in text
     assert "pareto_fronts" not in files.figures
+
+
+def test_objectives_on_a_store_answered_by_a_surrogate_are_refused_before_any_folder(small_store, tmp_path):
+    experiment = Experiment(str(small_store), ("random_search",), range(2), Protocol(objectives=("params_m",)))
+    with pytest.raises(InvalidQuery, match="surrogate"):
+        run_experiment(experiment, tmp_path / "never")
+    assert not (tmp_path / "never").exists()

@@ -242,6 +242,13 @@ def run_experiment(
         table = TabularBenchmark.open(experiment.store)
     if experiment.hybrid is None:
         experiment = replace(experiment, hybrid=not covers_space(table))
+    protocol = experiment.protocol
+    if experiment.hybrid and (protocol.objectives or protocol.constraints):
+        raise InvalidQuery(
+            "objectives and constraints read each arch's costs from the table, and this comparison answers archs "
+            "the table lacks from a surrogate: use a store that covers the space, or hybrid=False to search the "
+            "table's archs only"
+        )
     check_strategies(experiment.strategies, table)
     sha256 = sha256_file(experiment.store)
     owned.claim(out, KIND, inputs=[experiment.store], adopt=(CONFIG_FILE, OUTPUT_NAMES))
