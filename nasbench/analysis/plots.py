@@ -226,3 +226,26 @@ def plot_fronts(
     left.legend(fontsize=7, loc="lower right")
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def plot_lines(
+    grid: np.ndarray,
+    curves: dict[str, np.ndarray],
+    path: str | os.PathLike[str],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    palette: dict[str, Any],
+) -> Path:
+    """One line per strategy over a common grid (e.g. a suite's normalised regret)."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    for label, values in curves.items():
+        ax.plot(grid, values, color=palette[label], label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, path)

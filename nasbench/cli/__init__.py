@@ -18,6 +18,7 @@ from nasbench.errors import NasbenchError
 COMMAND_MODULES = (
     "nasbench.cli.store_commands",
     "nasbench.cli.compare_commands",
+    "nasbench.cli.suite_commands",
     "nasbench.cli.report_commands",
     "nasbench.cli.surrogate_commands",
     "nasbench.cli.train_commands",
