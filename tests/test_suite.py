@@ -96,9 +96,10 @@ def test_a_bad_protocol_in_the_last_entry_stops_the_suite_before_anything_runs(s
 
 
 def test_the_cli_runs_a_suite(stores, tmp_path):
-    (stores / "s.toml").write_text(SUITE)
+    small = "strategies = ['random_search', 'local_search']\nseeds = 2\nbudget = 10\n"
+    (stores / "small.toml").write_text(small + "[[benchmarks]]\nname = 'a'\nstore = 'b1.h5'\n")
     result = subprocess.run(
-        [sys.executable, "-m", "nasbench", "suite", str(stores / "s.toml"), "--out", str(tmp_path / "cli"),
+        [sys.executable, "-m", "nasbench", "suite", str(stores / "small.toml"), "--out", str(tmp_path / "cli"),
          "--processes", "1", "-q"],
         capture_output=True, text=True,
     )  # fmt: skip
