@@ -55,7 +55,11 @@ def register(subparsers: Any) -> None:
         "are journaled in OUT.work/ beside the store.",
     )
     p.add_argument("--out", required=True, help="store to write (.h5)")
-    p.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist (default), cifar10 or digits")
+    p.add_argument(
+        "--dataset",
+        default="fashion_mnist",
+        help="fashion_mnist (default), cifar10, digits, or dna_splice (sequences: use --recipe dna-fast)",
+    )
     p.add_argument("--data-dir", help="folder with the dataset files (default: env var / standard places)")
     p.add_argument("--download", action="store_true", help="download Fashion-MNIST if absent (checksummed)")
     _add_recipe_args(p, "fmnist-fast")

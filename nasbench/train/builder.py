@@ -243,6 +243,13 @@ def _check_config(config: BuildConfig) -> None:
     space = NB201Space()
     for arch in config.archs:
         space.validate(arch)
+    from nasbench.train.data import SEQUENCES
+
+    if config.dataset in SEQUENCES and config.recipe.augmentation != "none":
+        raise RecipeError(
+            f"{config.dataset} holds sequences; augmentation {config.recipe.augmentation!r} crops and flips images: "
+            "use --augmentation none (as the dna-fast recipe does)"
+        )
 
 
 def _data_info(config: BuildConfig) -> dict[str, Any]:

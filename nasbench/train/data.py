@@ -1,7 +1,8 @@
 """Training datasets with fixed, seeded train/val/test splits: Fashion-MNIST (idx files), CIFAR-10 (python
-batches), scikit-learn's digits (for tests).
+batches), scikit-learn's digits (for tests), and one sequence set, the primate DNA splice junctions (StatLog DNA,
+as ``DNA.rda`` in the R package mlbench: 3,186 sequences of 60 bases, 3 classes), read one-hot as (N, 4, 60).
 
-Everything that decides which images a network sees — source, split sizes, split seed, resolution, normalization —
+Everything that decides which examples a network sees — source, split sizes, split seed, resolution, normalization —
 is recorded in :attr:`Splits.info`, a JSON-able dict that goes into a store's ``protocol``. numpy only: no torch.
 """
 
@@ -25,10 +26,23 @@ from nasbench.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("fashion_mnist", "cifar10", "digits")
+DATASETS = ("fashion_mnist", "cifar10", "digits", "dna_splice")
+#: datasets of 1-D sequences (N, C, L); the others are images (N, C, H, W)
+SEQUENCES = ("dna_splice",)
 FASHION_MNIST_ENV = "NASBENCH_FASHION_MNIST"
 CIFAR10_ENV = "NASBENCH_CIFAR10"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+DNA_ENV = "NASBENCH_DNA"
+DEBIAN_MLBENCH_DNA = Path("/usr/lib/R/site-library/mlbench/data/DNA.rda")
+_DNA_HOWTO = (
+    "It is the file DNA.rda of the R package mlbench: `apt-get install r-cran-mlbench` puts it at "
+    f"{DEBIAN_MLBENCH_DNA}; without R, `apt-get download r-cran-mlbench && dpkg -x r-cran-mlbench_*.deb DIR` "
+    f"unpacks it under DIR{DEBIAN_MLBENCH_DNA}. Pass the file (or its folder) with --data-dir or ${DNA_ENV}."
+)
+#: StatLog DNA codes each of the 60 bases with 3 indicator bits: A = 100, C = 010, G = 001, T = 000
+DNA_BASES = "ACGT"
+DNA_LENGTH = 60
+DNA_CLASSES = ("ei", "ie", "n")  # exon/intron boundary, intron/exon boundary, neither
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 # The published MD5 of each upstream .gz file (Fashion-MNIST README; the same values torchvision checks).
 FASHION_MNIST_MD5 = {
@@ -58,8 +72,8 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Splits:
-    """Normalized float32 images (N, C, H, W) and int64 labels of each split, plus the record of how they were
-    made (``info``)."""
+    """Normalized float32 inputs (images (N, C, H, W) or sequences (N, C, L)) and int64 labels of each split,
+    plus the record of how they were made (``info``)."""
 
     train_x: np.ndarray
     train_y: np.ndarray
@@ -76,7 +90,13 @@ class Splits:
 
     @property
     def resolution(self) -> int:
+        """Image side in pixels, or sequence length."""
         return int(self.train_x.shape[2])
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One example's shape: (C, H, W) or (C, L)."""
+        return tuple(int(d) for d in self.train_x.shape[1:])
 
 
 def load_splits(
@@ -95,8 +115,10 @@ def load_splits(
     Validation images are taken from the official training set (never from the test set): a permutation drawn
     with ``split_seed`` puts the first ``val_size`` in val and the next ``train_size`` in train. ``test_size``
     takes a seeded subset of the official test set (digits, which has no official split, is split 60/20/20).
-    ``resolution`` resamples images to that square size by exact area averaging. Sizes of ``None`` mean: all
-    that is left (train), the dataset default (val: 10,000 for Fashion-MNIST, 5,000 for CIFAR-10), all (test).
+    ``resolution`` resamples images to that square size by exact area averaging (sequences are never resampled).
+    Sizes of ``None`` mean: all that is left (train), the dataset default (val: 10,000 for Fashion-MNIST, 5,000 for
+    CIFAR-10), all (test). DNA splice has no official split: 1,000 sequences are drawn first for test, and val
+    defaults to 1,000 more.
     Results are cached per process, so workers that train many networks read the files once.
     """
     if name not in DATASETS:
@@ -106,6 +128,8 @@ def load_splits(
             raise DatasetError(f"{label} must be a positive integer or omitted, got {value}")
     if val_size is not None and val_size < 1:
         raise DatasetError(f"val_size must be a positive integer or omitted, got {val_size}")
+    if name in SEQUENCES and resolution is not None:
+        raise DatasetError(f"{name} holds sequences, which are never resampled: leave resolution unset (null)")
     resolved = _resolve_path(name, path, download)
     return _load_cached(name, resolved, resolution, train_size, val_size, test_size, int(split_seed))
 
@@ -113,6 +137,8 @@ def load_splits(
 def _resolve_path(name: str, path: str | os.PathLike[str] | None, download: bool) -> str | None:
     if name == "digits":
         return None
+    if name == "dna_splice":
+        return str(_find_dna(path))
     if name == "cifar10":
         candidates = [Path(path)] if path is not None else []
         if os.environ.get(CIFAR10_ENV):
@@ -140,6 +166,56 @@ def _resolve_path(name: str, path: str | os.PathLike[str] | None, download: bool
         return str(download_fashion_mnist(default_cache_dir() if path is None else Path(path)))
     looked = ", ".join(str(c) for c in candidates)
     raise DatasetError(f"Fashion-MNIST idx files not found; looked in: {looked}. {_FMNIST_HOWTO}")
+
+
+def _find_dna(path: str | os.PathLike[str] | None) -> Path:
+    candidates = [Path(p) for p in (path, os.environ.get(DNA_ENV)) if p] + [DEBIAN_MLBENCH_DNA]
+    for c in candidates:
+        for f in (c, c / "DNA.rda", c / DEBIAN_MLBENCH_DNA.relative_to("/")):
+            if f.is_file():
+                return f
+    looked = ", ".join(str(c) for c in candidates)
+    raise DatasetError(f"DNA.rda not found; looked in: {looked}. {_DNA_HOWTO}")
+
+
+def read_dna(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One-hot sequences (N, 4, 60) uint8 over ``DNA_BASES`` and labels (N,) over ``DNA_CLASSES`` of mlbench's
+    DNA.rda. The file is parsed by ``rdata`` (a reader of R's format, no code runs) and then checked to be exactly
+    the StatLog table: 180 indicator columns of 0/1, at most one bit set per base, a Class of ei/ie/n."""
+    import warnings
+
+    try:
+        import rdata
+    except ImportError:
+        raise DatasetError("reading DNA.rda needs the package rdata: pip install 'nasbench[sequences]'") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Unknown encoding. Assumed ASCII." for every factor
+            objects = rdata.read_rda(path)
+    except Exception as exc:  # rdata raises many kinds on a damaged file; all mean "not an R data file"
+        raise DatasetError(f"{path} is not a readable R data file: {type(exc).__name__}: {exc}. {_DNA_HOWTO}") from None
+    frame = objects.get("DNA") if isinstance(objects, dict) else None
+    columns = [f"V{i}" for i in range(1, 3 * DNA_LENGTH + 1)]
+    if frame is None or not hasattr(frame, "columns") or list(frame.columns) != [*columns, "Class"]:
+        raise DatasetError(
+            f"{path} does not hold mlbench's DNA table (a data frame DNA of columns V1..V180 and Class). {_DNA_HOWTO}"
+        )
+    try:
+        bits = frame[columns].astype(str).to_numpy()
+        if not np.isin(bits, ("0", "1")).all():
+            raise ValueError("an indicator column holds a value other than 0 and 1")
+        bits = (bits == "1").astype(np.uint8).reshape(len(frame), DNA_LENGTH, 3)
+        if (bits.sum(axis=2) > 1).any():
+            raise ValueError("a base has more than one indicator bit set")
+        classes = frame["Class"].astype(str).to_numpy()
+        unknown = sorted(set(classes) - set(DNA_CLASSES))
+        if unknown:
+            raise ValueError(f"unknown classes {unknown}; allowed: {', '.join(DNA_CLASSES)}")
+    except ValueError as exc:
+        raise DatasetError(f"{path} is not mlbench's DNA table: {exc}") from None
+    onehot = np.concatenate([bits, 1 - bits.sum(axis=2, keepdims=True)], axis=2)  # the fourth base, T, is 000
+    labels = np.searchsorted(np.asarray(DNA_CLASSES), classes).astype(np.int64)
+    return np.ascontiguousarray(onehot.transpose(0, 2, 1), dtype=np.uint8), labels
 
 
 def _idx_file(folder: Path, stem: str) -> Path | None:
@@ -232,7 +308,11 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _raw(name: str, path: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, float]:
-    """(train images uint8/float (N,C,H,W), train labels, test images, test labels, pixel max) of a source."""
+    """(train inputs uint8/float (N,C,H,W) or (N,C,L), train labels, test inputs, test labels, value max) of a
+    source; test is None where the source has no official split."""
+    if name == "dna_splice":
+        x, y = read_dna(Path(path))  # type: ignore[arg-type]
+        return x, y, None, None, 1.0
     if name == "digits":
         from sklearn.datasets import load_digits
 
@@ -268,9 +348,9 @@ def _load_cached(
 ) -> Splits:
     pool_x, pool_y, test_x, test_y, pixel_max = _raw(name, path)
     rng = np.random.default_rng(split_seed)
-    if test_x is None:  # digits: no official test set; hold out 20% for test, 20% for val
+    if test_x is None:  # no official test set: digits holds out 20% for test and 20% for val, DNA 1,000 each
         order = rng.permutation(len(pool_x))
-        n_test = len(pool_x) // 5
+        n_test = 1000 if name == "dna_splice" else len(pool_x) // 5
         test_x, test_y = pool_x[order[:n_test]], pool_y[order[:n_test]]
         pool_x, pool_y = pool_x[order[n_test:]], pool_y[order[n_test:]]
         default_val = n_test
@@ -299,8 +379,9 @@ def _load_cached(
         return _resample(x, res) if res != native else x
 
     train_x = prepare(pool_x[train_idx])
-    mean = train_x.mean(axis=(0, 2, 3), keepdims=True)
-    std = train_x.std(axis=(0, 2, 3), keepdims=True) + 1e-8
+    per_channel = tuple(a for a in range(train_x.ndim) if a != 1)
+    mean = train_x.mean(axis=per_channel, keepdims=True)
+    std = train_x.std(axis=per_channel, keepdims=True) + 1e-8
 
     def normalize(x: np.ndarray) -> np.ndarray:
         out = ((x - mean) / std).astype(np.float32)
@@ -312,12 +393,15 @@ def _load_cached(
         out.setflags(write=False)
         return out
 
-    num_classes = 10
+    num_classes = len(DNA_CLASSES) if name == "dna_splice" else 10
+    split = {
+        "digits": "test is 20% of digits drawn first, val from the rest",
+        "dna_splice": "test is 1,000 sequences drawn first, val from the rest",
+    }.get(name, "val from the official training set")
     info = {
         "dataset": name,
         "source": "sklearn.datasets.load_digits" if path is None else Path(path).name,
-        "split": "val from the official training set, numpy default_rng(split_seed).permutation"
-        + ("; test is 20% of digits drawn first" if name == "digits" else ""),
+        "split": f"{split}, numpy default_rng(split_seed).permutation",
         "split_seed": split_seed,
         "train_size": int(n_train),
         "val_size": int(n_val),

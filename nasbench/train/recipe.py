@@ -126,6 +126,24 @@ FMNIST_FAST = Recipe(
     test_size=2000,
 )
 
+#: The recipe of nasbench's own sequence benchmark: DNA splice junctions (1,186 training sequences of 60 bases,
+#: 1,000 for validation, 1,000 for test), one cell per stage at width 16, 8 epochs (about 3 s per training on one
+#: CPU core). Width 16 rather than 8 halves the seed noise (Kendall tau between seeds 0.75 instead of 0.57 on a
+#: probe of 16 cells); 16 epochs at width 8 was noisier still (0.43).
+DNA_FAST = Recipe(
+    name="dna-fast",
+    epochs=8,
+    batch_size=64,
+    lr=0.05,
+    lr_min=0.0,
+    momentum=0.9,
+    nesterov=True,
+    weight_decay=5e-4,
+    augmentation="none",
+    channels=16,
+    cells_per_stage=1,
+)
+
 #: A seconds-long recipe on 8x8 digits, for tests and smoke runs.
 DIGITS_TINY = Recipe(
     name="digits-tiny",
@@ -137,7 +155,7 @@ DIGITS_TINY = Recipe(
     eval_batch_size=512,
 )
 
-PRESETS: dict[str, Recipe] = {r.name: r for r in (NB201, FMNIST_FAST, DIGITS_TINY)}
+PRESETS: dict[str, Recipe] = {r.name: r for r in (NB201, FMNIST_FAST, DNA_FAST, DIGITS_TINY)}
 
 
 def get_recipe(name: str) -> Recipe:

@@ -1,4 +1,4 @@
-"""Train one NB201 network under a :class:`Recipe` and record its per-epoch curves.
+"""Train one NB201 network (on images or sequences) under a :class:`Recipe` and record its per-epoch curves.
 
 Reproducible on CPU: the same (arch, recipe, data, seed, thread count) gives bit-identical curves, in a fresh
 process too — weights are initialized under ``torch.manual_seed(seed)`` inside a forked RNG state (the caller's
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasbench.errors import TrainingError
+from nasbench.errors import RecipeError, TrainingError
 from nasbench.train.data import Splits
 from nasbench.train.network import NB201Network, count_flops, count_params
 from nasbench.train.recipe import Recipe
@@ -76,6 +76,7 @@ def build_network(arch: Sequence[int], recipe: Recipe, splits: Splits) -> NB201N
         cells_per_stage=recipe.cells_per_stage,
         in_channels=splits.in_channels,
         num_classes=splits.num_classes,
+        dims=len(splits.input_shape) - 1,
     )
 
 
@@ -112,12 +113,18 @@ def train(
 
 def _train(arch: tuple[int, ...], recipe: Recipe, splits: Splits, *, seed: int, dev: torch.device) -> TrainResult:
     cuda = dev.type == "cuda"
-    memory_format = torch.channels_last if cuda else torch.contiguous_format
+    images = len(splits.input_shape) == 3
+    if not images and recipe.augmentation != "none":
+        raise RecipeError(
+            f"augmentation {recipe.augmentation!r} crops and flips images; {splits.info.get('dataset')} holds "
+            "sequences: use augmentation none"
+        )
+    memory_format = torch.channels_last if cuda and images else torch.contiguous_format
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_network(arch, recipe, splits)
     params = count_params(model)
-    flops = count_flops(model, (splits.in_channels, splits.resolution, splits.resolution))
+    flops = count_flops(model, splits.input_shape)
     # torch's stubs for Module.to omit the memory_format keyword, which it accepts (and documents)
     model = model.to(dev, memory_format=memory_format)  # type: ignore[call-overload]
 
