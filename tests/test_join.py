@@ -47,6 +47,27 @@ def test_a_table_of_another_space_or_with_repeats_is_refused(small_store, tmp_pa
         join_table(data, twice, key="arch", columns={"lat": "params_m"})
 
 
+def test_the_licence_and_citation_of_the_data_go_into_the_provenance(small_store, tmp_path):
+    data = read_store(small_store)
+    first = TabularBenchmark(data).space.to_str(tuple(int(v) for v in data.archs[0]))
+    table = tmp_path / "costs.csv"
+    table.write_text(f"arch,lat\n{first},3.5\n")
+    out = tmp_path / "joined.h5"
+    argv = ["join", str(small_store), str(table), "--out", str(out), "--map", "lat=lat_ms", "--licence", "MIT",
+            "--citation", "Someone et al., 2021"]  # fmt: skip
+    assert main(argv) == 0
+    assert read_store(out).provenance["joined"][-1] | {"sha256": None} == {
+        "file": "costs.csv", "sha256": None, "key": "arch", "columns": {"lat": "lat_ms"}, "licence": "MIT",
+        "citation": "Someone et al., 2021",
+    }  # fmt: skip
+    imported = tmp_path / "imported.h5"
+    table.write_text(f"arch,acc\n{first},0.5\n")
+    argv = ["import", "table", str(table), "--out", str(imported), "--map", "acc=val_acc@1", "--licence", "CC-BY-4.0"]
+    assert main(argv) == 0
+    provenance = read_store(imported).provenance
+    assert provenance["licence"] == "CC-BY-4.0" and "citation" not in provenance
+
+
 def test_architectures_the_table_lacks_get_nan_and_are_counted(small_store, tmp_path):
     data = read_store(small_store)
     space = TabularBenchmark(data).space

@@ -50,6 +50,7 @@ def register(subparsers: Any) -> None:
                    "or official indices (default: arch)")  # fmt: skip
     p.add_argument("--map", action="append", default=[], metavar="COLUMN=NAME",
                    help="join COLUMN as /static/NAME (with its unit: edgegpu_latency=edgegpu_latency_ms)")  # fmt: skip
+    _add_attribution(p)
     p.add_argument("--overwrite", action="store_true", help="replace --out if it is a store")
     p.set_defaults(run=run_join)
 
@@ -85,6 +86,7 @@ def register(subparsers: Any) -> None:
         metavar="KEY=VALUE",
         help="the store's default protocol: search_metric, score_metric, search_epoch, score_epoch, noise (repeat)",
     )
+    _add_attribution(t)
     t.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     t.set_defaults(run=run_import_table)
 
@@ -279,6 +281,11 @@ def run_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_attribution(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--licence", help="licence of the published data, kept in the store's provenance (e.g. MIT)")
+    p.add_argument("--citation", help="the work to cite for the data, kept in the store's provenance")
+
+
 def run_import_table(args: argparse.Namespace) -> int:
     from nasbench.errors import ImportSpecError
     from nasbench.store import write_store
@@ -292,7 +299,7 @@ def run_import_table(args: argparse.Namespace) -> int:
             raise ImportSpecError(f"--map {item!r} must look like COLUMN=METRIC@EPOCH")
         columns[column.strip()] = target
     raw["columns"] = columns
-    for key in ("arch_column", "percent", "space", "dataset"):
+    for key in ("arch_column", "percent", "space", "dataset", "licence", "citation"):
         value = getattr(args, key)
         if value is not None:
             raw[key] = value
@@ -454,8 +461,9 @@ def run_join(args: argparse.Namespace) -> int:
 
     if os.path.abspath(args.out) == os.path.abspath(args.store):
         raise StoreError(f"--out {args.out} is the input store; write the joined store to a new file")
-    data, uncovered = join_table(read_store(args.store), args.table, key=args.key, columns=_pairs(args.map, "--map",
-                                 "COLUMN=NAME"))  # fmt: skip
+    columns = _pairs(args.map, "--map", "COLUMN=NAME")
+    data, uncovered = join_table(read_store(args.store), args.table, key=args.key, columns=columns,
+                                 licence=args.licence, citation=args.citation)  # fmt: skip
     write_store(args.out, data, overwrite=args.overwrite)
     missing = f"; {uncovered:,} of them not in the table (NaN)" if uncovered else ""
     print(f"wrote {args.out}: {len(data.archs):,} architectures, static {', '.join(sorted(data.static))}{missing}")

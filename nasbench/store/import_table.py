@@ -76,6 +76,8 @@ class TableSpec:
     protocol: dict[str, Any] = field(default_factory=dict)
     directions: dict[str, str] = field(default_factory=dict)  # for metrics whose name implies none
     defaults: dict[str, Any] = field(default_factory=dict)  # the store's default protocol
+    licence: str | None = None  # of the published data, recorded in the store's provenance
+    citation: str | None = None
 
     @classmethod
     def from_mappings(cls, mappings: list[str], **kwargs: Any) -> TableSpec:
@@ -96,7 +98,8 @@ class TableSpec:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> TableSpec:
-        allowed = {"columns", "arch_column", "percent", "space", "dataset", "protocol", "directions", "defaults"}
+        allowed = {"columns", "arch_column", "percent", "space", "dataset", "protocol", "directions", "defaults",
+                   "licence", "citation"}  # fmt: skip
         unknown = set(raw) - allowed
         if unknown:
             raise ImportSpecError(f"unknown key(s) {sorted(unknown)} in import spec; allowed: {sorted(allowed)}")
@@ -200,6 +203,7 @@ def import_table(path: str | os.PathLike[str], spec: TableSpec) -> StoreData:
             "columns": {c.column: _target_text(c) for c in spec.columns},
             "percent": spec.percent,
             "nasbench_version": __version__,
+            **{k: v for k, v in (("licence", spec.licence), ("citation", spec.citation)) if v},
         },
     )
     return validated(data, path)

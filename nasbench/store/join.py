@@ -25,10 +25,17 @@ from nasbench.store.import_table import numeric_column, read_table
 
 
 def join_table(
-    data: StoreData, path: str | os.PathLike[str], *, key: str, columns: dict[str, str]
+    data: StoreData,
+    path: str | os.PathLike[str],
+    *,
+    key: str,
+    columns: dict[str, str],
+    licence: str | None = None,
+    citation: str | None = None,
 ) -> tuple[StoreData, int]:
     """``data`` with each table column ``columns[col]`` added as ``/static/<name>``; returns it and the number
-    of store architectures the table did not cover."""
+    of store architectures the table did not cover. ``licence`` and ``citation`` of the table go into the
+    provenance entry of the join."""
     path = Path(path)
     if not columns:
         raise ImportSpecError("name at least one column to join: --map COLUMN=STATIC_NAME")
@@ -50,6 +57,7 @@ def join_table(
     covered = np.zeros(len(data.archs), dtype=bool)
     covered[rows[rows >= 0]] = True
     joined = {"file": path.name, "sha256": sha256_file(path), "key": key, "columns": columns}
+    joined.update({k: v for k, v in (("licence", licence), ("citation", citation)) if v})
     provenance = {**data.provenance, "joined": [*data.provenance.get("joined", []), joined]}
     return replace(data, static=static, provenance=provenance).validate(), int((~covered).sum())
 
