@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -88,11 +91,45 @@ def test_a_bad_suite_file_is_one_typed_error(stores, text, match):
         Suite.read(stores / "bad.toml")
 
 
-def test_a_bad_protocol_in_the_last_entry_stops_the_suite_before_anything_runs(stores, tmp_path):
-    (stores / "late.toml").write_text(SUITE + "\n[[benchmarks]]\nname = 'third'\nstore = 'b1.h5'\nsearch_epoch = 7\n")
-    with pytest.raises(NasbenchError, match="epoch"):
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("search_epoch = 7", "epoch"),  # the store holds epochs 1, 3, 9
+        ("score_metric = 'test_top5'", "test_top5"),  # a metric the store lacks
+        ("objectives = ['val_acc']", "objective"),  # one objective needs its direction
+    ],
+)
+def test_a_bad_protocol_in_the_last_entry_stops_the_suite_before_anything_runs(stores, tmp_path, line, match):
+    (stores / "late.toml").write_text(SUITE + f"\n[[benchmarks]]\nname = 'third'\nstore = 'b1.h5'\n{line}\n")
+    with pytest.raises(NasbenchError, match=match):
         run_suite(Suite.read(stores / "late.toml"), tmp_path / "never", processes=1)
     assert not (tmp_path / "never").exists()
+
+
+def test_a_suite_killed_mid_run_resumes_without_redoing_finished_runs(stores, tmp_path):
+    """kill -9 once the first benchmark is reported, then the same command again: the first benchmark's runs
+    are kept as they were, the rest finish, each run exactly once."""
+    text = SUITE.replace("seeds = 4", "seeds = 12").replace("budget = 20", "budget = 150")
+    (stores / "kill.toml").write_text(text)
+    out = tmp_path / "kill"
+    command = [sys.executable, "-m", "nasbench", "suite", str(stores / "kill.toml"), "--out", str(out),
+               "--processes", "1", "-q"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "first" / "report.md").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    first = (out / "first" / "runs.jsonl").read_bytes()
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    assert (out / "first" / "runs.jsonl").read_bytes() == first
+    for name in ("first", "second"):
+        runs = [json.loads(line) for line in (out / name / "runs.jsonl").read_text().splitlines()]
+        keys = [(r["strategy"], r["seed"]) for r in runs]
+        assert len(keys) == len(set(keys)) == 3 * 12, name
+    assert (out / "report.md").is_file()
 
 
 def test_the_cli_runs_a_suite(stores, tmp_path):
@@ -104,7 +141,7 @@ def test_the_cli_runs_a_suite(stores, tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "average rank" in result.stdout and (tmp_path / "cli" / "suite.md").is_file()
+    assert "average rank" in result.stdout and (tmp_path / "cli" / "report.md").is_file()
     bad = subprocess.run([sys.executable, "-m", "nasbench", "suite", str(stores / "missing.toml"), "--out", "x"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode != 0 and "no suite file" in bad.stderr and "Traceback" not in bad.stderr

@@ -25,7 +25,7 @@ from nasbench.analysis.stats import cd_cliques, friedman, nemenyi_critical_diffe
 from nasbench.analysis.summary import ALPHA, Analysis, format_p, pair_between
 from nasbench.atomic import atomic_write_text
 
-REPORT_FILE = "suite.md"
+REPORT_FILE = "report.md"
 SUMMARY_FILE = "suite.json"
 BASELINE = "random_search"
 

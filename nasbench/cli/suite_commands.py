@@ -14,7 +14,7 @@ def register(subparsers: Any) -> None:
         help="run strategies on several benchmarks and rank them across the benchmarks",
         description="Run the strategies of a suite file (TOML: strategies, seeds, budget, and [[benchmarks]] "
         "entries with a name, a store and optionally their own protocol and budget) on each benchmark, as "
-        "`nasbench compare` would into OUT/<name>, then write OUT/suite.md: a table per benchmark, average ranks "
+        "`nasbench compare` would into OUT/<name>, then write OUT/report.md: a table per benchmark, average ranks "
         "across benchmarks with Friedman and Nemenyi (the benchmarks as samples), wins/ties/losses against random "
         "search, and normalised regret averaged over benchmarks. Re-running resumes.",
     )
