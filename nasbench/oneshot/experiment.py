@@ -30,7 +30,7 @@ import numpy as np
 from nasbench import owned
 from nasbench.atomic import atomic_write_text, sha256_file
 from nasbench.benchmark import TabularBenchmark
-from nasbench.errors import DatasetError, MissingResult, RecipeError
+from nasbench.errors import DatasetError, MissingCapability, MissingResult, RecipeError
 from nasbench.oneshot import make_method, parse_method
 from nasbench.runner.experiment import (
     CONFIG_FILE,
@@ -79,9 +79,14 @@ class OneShotConfig:
 def store_splits(bench: TabularBenchmark, *, data_dir: str | None = None, download: bool = False) -> Any:
     """The train/val/test splits the store was built on, rebuilt from its protocol (recipe + data record) and
     checked against that record, so a one-shot method sees exactly the images the table's networks saw."""
-    from nasbench.train.data import load_splits
+    from nasbench.train.data import SEQUENCES, load_splits
     from nasbench.train.recipe import Recipe
 
+    if bench.dataset in SEQUENCES:
+        raise MissingCapability(
+            f"the store was built on {bench.dataset}, sequences; the weight-sharing supernet is built for images "
+            "only (nasbench build and validate train sequence networks)"
+        )
     protocol = bench.protocol if isinstance(bench.protocol, dict) else {}
     if not isinstance(protocol.get("recipe"), dict):
         raise RecipeError(

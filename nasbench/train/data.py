@@ -40,7 +40,6 @@ _DNA_HOWTO = (
     f"unpacks it under DIR{DEBIAN_MLBENCH_DNA}. Pass the file (or its folder) with --data-dir or ${DNA_ENV}."
 )
 #: StatLog DNA codes each of the 60 bases with 3 indicator bits: A = 100, C = 010, G = 001, T = 000
-DNA_BASES = "ACGT"
 DNA_LENGTH = 60
 DNA_CLASSES = ("ei", "ie", "n")  # exon/intron boundary, intron/exon boundary, neither
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -179,7 +178,7 @@ def _find_dna(path: str | os.PathLike[str] | None) -> Path:
 
 
 def read_dna(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One-hot sequences (N, 4, 60) uint8 over ``DNA_BASES`` and labels (N,) over ``DNA_CLASSES`` of mlbench's
+    """One-hot sequences (N, 4, 60) uint8 (channels A, C, G, T) and labels (N,) over ``DNA_CLASSES`` of mlbench's
     DNA.rda. The file is parsed by ``rdata`` (a reader of R's format, no code runs) and then checked to be exactly
     the StatLog table: 180 indicator columns of 0/1, at most one bit set per base, a Class of ei/ie/n."""
     import warnings

@@ -162,3 +162,16 @@ def test_the_real_dna_file_holds_statlogs_3186_sequences():
     assert np.bincount(y).tolist() == [767, 765, 1654]  # ei, ie, n, as published
     s = load_splits("dna_splice", path=_installed_dna())
     assert (len(s.train_x), len(s.val_x), len(s.test_x)) == (1186, 1000, 1000)
+
+
+def test_weight_sharing_refuses_a_sequence_store_with_a_typed_error(dna, tmp_path):
+    from nasbench.benchmark import TabularBenchmark
+    from nasbench.errors import MissingCapability
+    from nasbench.oneshot.experiment import store_splits
+
+    path, _ = dna
+    config = BuildConfig(out=tmp_path / "dna.h5", dataset="dna_splice", recipe=TINY.replace(epochs=1),
+                         archs=(RESNET,), seeds=(0,), data_dir=str(path))  # fmt: skip
+    build(config)
+    with pytest.raises(MissingCapability, match="supernet is built for images only"):
+        store_splits(TabularBenchmark.open(config.out), data_dir=str(path))
