@@ -9,6 +9,7 @@ full reports under --out.
 
     python benchmarks/mo_side_by_side.py --out results/mo --seeds 100 --budget 150
     python benchmarks/mo_side_by_side.py --out results/mo500 --seeds 100 --budget 500 --costs edgegpu_latency_ms
+    python benchmarks/mo_side_by_side.py --out results/mo --first-seed 100   # seeds no default was tuned on
 
 Needs optuna (``pip install 'nasbench[optuna]'``) and the reference data.
 """
@@ -63,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder of the results (one comparison per cost)")
     parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed+seeds-1")
     parser.add_argument("--budget", type=int, default=150)
     parser.add_argument("--costs", default=",".join(COSTS), help=f"comma-separated (default {','.join(COSTS)})")
     parser.add_argument("--strategies", default=",".join(NASBENCH), help="nasbench's side (optuna's are added)")
@@ -76,7 +78,8 @@ def main() -> None:
     for cost in args.costs.split(","):
         protocol = Protocol(search_epoch=12, score_epoch=200, noise="mean", objectives=(cost,))
         strategies = (*args.strategies.split(","), *OPTUNA)
-        experiment = Experiment(str(store), strategies, range(args.seeds), protocol, Budget(args.budget))
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        experiment = Experiment(str(store), strategies, seeds, protocol, Budget(args.budget))
         out = run_experiment(experiment, root / f"{cost}-{args.budget}")
         analysis, files = write_report(out)
         print(f"\n## test_acc vs {cost}, {args.budget} evaluations, {args.seeds} seeds ({files.report})")
