@@ -96,7 +96,8 @@ def test_a_bad_suite_file_is_one_typed_error(stores, text, match):
     [
         ("search_epoch = 7", "epoch"),  # the store holds epochs 1, 3, 9
         ("score_metric = 'test_top5'", "test_top5"),  # a metric the store lacks
-        ("objectives = ['val_acc']", "objective"),  # one objective needs its direction
+        ("objectives = ['val_acc']", "trained metric"),  # objectives beside the search metric are known costs
+        ("constraints = ['no_such_cost<=1']", "no_such_cost"),  # a constraint on a figure the store lacks
     ],
 )
 def test_a_bad_protocol_in_the_last_entry_stops_the_suite_before_anything_runs(stores, tmp_path, line, match):
