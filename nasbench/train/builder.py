@@ -243,13 +243,9 @@ def _check_config(config: BuildConfig) -> None:
     space = NB201Space()
     for arch in config.archs:
         space.validate(arch)
-    from nasbench.train.data import SEQUENCES
+    from nasbench.train.data import check_augmentation
 
-    if config.dataset in SEQUENCES and config.recipe.augmentation != "none":
-        raise RecipeError(
-            f"{config.dataset} holds sequences; augmentation {config.recipe.augmentation!r} crops and flips images: "
-            "use --augmentation none (as the dna-fast recipe does)"
-        )
+    check_augmentation(config.dataset, config.recipe.augmentation)  # before any worker starts
 
 
 def _data_info(config: BuildConfig) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import logging
 import os
 import pickle
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasbench.atomic import atomic_path
-from nasbench.errors import DatasetError
+from nasbench.errors import DatasetError, RecipeError
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,15 @@ def _resolve_path(name: str, path: str | os.PathLike[str] | None, download: bool
     raise DatasetError(f"Fashion-MNIST idx files not found; looked in: {looked}. {_FMNIST_HOWTO}")
 
 
+def check_augmentation(dataset: str, augmentation: str) -> None:
+    """Raise :class:`RecipeError` for an image augmentation (crop, flip) on a dataset of sequences."""
+    if dataset in SEQUENCES and augmentation != "none":
+        raise RecipeError(
+            f"{dataset} holds sequences; augmentation {augmentation!r} crops and flips images: use augmentation none "
+            "(as the dna-fast recipe does)"
+        )
+
+
 def _find_dna(path: str | os.PathLike[str] | None) -> Path:
     candidates = [Path(p) for p in (path, os.environ.get(DNA_ENV)) if p] + [DEBIAN_MLBENCH_DNA]
     for c in candidates:
@@ -181,8 +191,6 @@ def read_dna(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One-hot sequences (N, 4, 60) uint8 (channels A, C, G, T) and labels (N,) over ``DNA_CLASSES`` of mlbench's
     DNA.rda. The file is parsed by ``rdata`` (a reader of R's format, no code runs) and then checked to be exactly
     the StatLog table: 180 indicator columns of 0/1, at most one bit set per base, a Class of ei/ie/n."""
-    import warnings
-
     try:
         import rdata
     except ImportError:

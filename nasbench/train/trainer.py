@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nasbench.errors import RecipeError, TrainingError
-from nasbench.train.data import Splits
+from nasbench.errors import TrainingError
+from nasbench.train.data import Splits, check_augmentation
 from nasbench.train.network import NB201Network, count_flops, count_params
 from nasbench.train.recipe import Recipe
 
@@ -114,11 +114,7 @@ def train(
 def _train(arch: tuple[int, ...], recipe: Recipe, splits: Splits, *, seed: int, dev: torch.device) -> TrainResult:
     cuda = dev.type == "cuda"
     images = len(splits.input_shape) == 3
-    if not images and recipe.augmentation != "none":
-        raise RecipeError(
-            f"augmentation {recipe.augmentation!r} crops and flips images; {splits.info.get('dataset')} holds "
-            "sequences: use augmentation none"
-        )
+    check_augmentation(str(splits.info.get("dataset")), recipe.augmentation)
     memory_format = torch.channels_last if cuda and images else torch.contiguous_format
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
