@@ -15,6 +15,7 @@ it always was.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from typing import Any, ClassVar
 
@@ -25,6 +26,41 @@ from nasbench.spaces.base import Arch
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 MAX_RETRIES = 100
+
+#: Lock types a sampler may hold (optuna 5's NSGA-II keeps a ``threading.Lock``).
+_LOCKS = (type(threading.Lock()), type(threading.RLock()))
+
+
+class _PicklableLock:
+    """A sampler's lock that pickles as a new lock, so that the study pickles (a killed run resumes from it): a
+    lock guards nothing across processes, and optuna's storage drops its own the same way."""
+
+    def __init__(self, reentrant: bool) -> None:
+        self.reentrant = reentrant
+        self._lock = threading.RLock() if reentrant else threading.Lock()
+
+    def __enter__(self) -> bool:
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._lock.__exit__(*exc)
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_PicklableLock, (self.reentrant,))
+
+
+def _picklable_locks(sampler: Any) -> Any:
+    """``sampler`` with each lock it holds replaced by a :class:`_PicklableLock`."""
+    for name, value in list(vars(sampler).items()):
+        if isinstance(value, _LOCKS):
+            setattr(sampler, name, _PicklableLock(isinstance(value, _LOCKS[1])))
+    return sampler
 
 
 def _optuna() -> Any:
@@ -48,11 +84,12 @@ class OptunaStrategy(Strategy):
         self._objectives = len(self.context.objectives)
         # the runner hands out costs only with objectives or constraints
         self._constrained = self.context.costs is not None
+        sampler = _picklable_locks(self._sampler(optuna, seed))
         if self._objectives > 1:
             directions = ["maximize"] * self._objectives
-            self._study = optuna.create_study(directions=directions, sampler=self._sampler(optuna, seed))
+            self._study = optuna.create_study(directions=directions, sampler=sampler)
         else:
-            self._study = optuna.create_study(direction="maximize", sampler=self._sampler(optuna, seed))
+            self._study = optuna.create_study(direction="maximize", sampler=sampler)
         self._dists = {
             f"d{i}": optuna.distributions.CategoricalDistribution(list(range(n)))
             for i, n in enumerate(self.space.choices)
