@@ -11,7 +11,8 @@ from nasbench.analysis.pareto import hypervolume
 from nasbench.runner.simulate import Budget, Protocol, run_search
 from nasbench.spaces import get_space
 from nasbench.strategies import InvalidHyperparameter, make_strategy, registry
-from nasbench.strategies._pareto import constrained_ranks, crowding_distance, non_dominated
+from nasbench.strategies._common import all_rows
+from nasbench.strategies._pareto import cheapest_members, constrained_ranks, crowding_distance, non_dominated
 from nasbench.strategies.base import Feedback, SearchContext, Trial
 from nasbench.strategies.bo import expected_improvement
 from nasbench.strategies.ehvi import expected_hvi
@@ -178,6 +179,58 @@ def test_ehvi_gp_proposes_no_infeasible_arch_once_feasible_candidates_exist(tabl
     traj = run_search(table, make_strategy("ehvi_gp", num_init=5), protocol=protocol,
                       budget=Budget(evaluations=30), seed=0)  # fmt: skip
     assert all(v == 0 for v in traj.violation[5:])  # costs are known before training: the model-based part obeys
+
+
+def test_cheapest_members_keeps_of_each_class_the_feasible_member_with_the_best_costs():
+    keys = np.array([7, 3, 7, 3, 7, 5])
+    known = np.array([  # oriented costs (higher is cheaper), then minus the violation
+        [-1.0, -1.0, 0.0], [-2.0, -2.0, 0.0], [-0.5, -0.5, -1.0],
+        [-1.0, -1.0, 0.0], [-0.9, -1.0, 0.0], [-3.0, -3.0, -2.0],
+    ])  # fmt: skip
+    # class 7: row 2 is cheapest but infeasible, row 4 beats row 0; class 3: row 3; class 5: its only member
+    assert cheapest_members(keys, known).tolist() == [3, 4, 5]
+
+
+def _dead_ops_cost_latency(space):
+    """A device cost of NB201 cells that, as HW-NAS-Bench's, counts every operation, dead ones included."""
+
+    def costs(rows):
+        latency = 1.0 + (np.asarray(rows) != 0).sum(axis=1)  # op 0 is none
+        return np.column_stack([-latency, np.zeros(len(latency))])
+
+    return SearchContext(space, (1,), 1, objectives=("val_acc", "latency_ms"), costs=costs)
+
+
+def test_ehvi_gp_candidates_are_the_cheapest_member_of_each_class_until_that_member_is_proposed():
+    space = get_space("nb201")
+    strategy = make_strategy("ehvi_gp")
+    strategy.setup(_dead_ops_cost_latency(space), np.random.default_rng(0))
+    candidates = strategy._candidates()
+    rows = all_rows(space)
+    latency = (rows != 0).sum(axis=1)
+    keys = space.canonical_keys(rows)
+    cheapest = {int(k): int(latency[keys == k].min()) for k in np.unique(keys)}
+    assert len(candidates) == 6466  # one per isomorphism class
+    ops = (candidates != 0).sum(axis=1)
+    assert all(cheapest[int(k)] == int(c) for k, c in zip(space.canonical_keys(candidates), ops, strict=True))
+    skip = space.from_str("|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")  # x3 = x0, one op
+    dead = space.from_str("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|")  # the same
+    assert space.is_isomorphic(skip, dead)
+    strategy._propose(dead)
+    assert any(tuple(r) == skip for r in strategy._candidates().tolist())  # an expensive member leaves it open
+    strategy._propose(skip)
+    assert not any(tuple(r) == skip for r in strategy._candidates().tolist())
+
+
+def test_ehvi_gp_first_archs_come_one_from_each_slice_of_the_space_by_cost():
+    space = get_space("nb201")
+    strategy = make_strategy("ehvi_gp", num_init=4)
+    strategy.setup(_dead_ops_cost_latency(space), np.random.default_rng(1))
+    members = strategy._whole_space()
+    position = {tuple(r): i for i, r in enumerate(members.tolist())}
+    first = [strategy.ask().arch for _ in range(4)]
+    slices = [position[a] * 4 // len(members) for a in first]
+    assert slices == [0, 1, 2, 3]  # the dearest quarter first, the cheapest last
 
 
 # ---- optuna --------------------------------------------------------------------------------------------------

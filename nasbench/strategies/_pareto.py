@@ -100,3 +100,23 @@ def rank_and_crowding(points: np.ndarray, violations: np.ndarray | None = None) 
         members = np.flatnonzero(ranks == r)
         crowding[members] = crowding_distance(np.asarray(points)[members])
     return ranks, crowding
+
+
+def cost_merit(known: np.ndarray) -> np.ndarray:
+    """One number per arch from the context's costs of ``known`` rows (oriented costs, then minus the violation):
+    the sum of its costs, each scaled by its range over the rows; higher is cheaper. 0 with no cost objective."""
+    costs = known[:, :-1]
+    span = np.ptp(costs, axis=0) if len(costs) else np.ones(costs.shape[1])
+    return (costs / np.where(span > 0, span, 1.0)).sum(axis=1)
+
+
+def cheapest_members(keys: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Of each isomorphism class among some rows (their ``keys``), the member whose known costs are best:
+    positions into the rows, one per class, ascending. ``known``: the context's costs of the rows. Isomorphic
+    cells compute the same function, so they share an accuracy, but not their costs: a device runs a cell's dead
+    operations too (HW-NAS-Bench measured every NB201 cell). The member kept has the least violation, then the
+    best :func:`cost_merit`, then the first position."""
+    order = np.lexsort((-cost_merit(known), -known[:, -1], keys))  # by class, then best first (a stable sort)
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = keys[order][1:] != keys[order][:-1]
+    return np.sort(order[first])
