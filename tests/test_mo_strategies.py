@@ -12,7 +12,13 @@ from nasbench.runner.simulate import Budget, Protocol, run_search
 from nasbench.spaces import get_space
 from nasbench.strategies import InvalidHyperparameter, make_strategy, registry
 from nasbench.strategies._common import all_rows
-from nasbench.strategies._pareto import cheapest_members, constrained_ranks, crowding_distance, non_dominated
+from nasbench.strategies._pareto import (
+    CheapestTwin,
+    cheapest_members,
+    constrained_ranks,
+    crowding_distance,
+    non_dominated,
+)
 from nasbench.strategies.base import Feedback, SearchContext, Trial
 from nasbench.strategies.bo import expected_improvement
 from nasbench.strategies.ehvi import expected_hvi
@@ -231,6 +237,27 @@ def test_ehvi_gp_first_archs_come_one_from_each_slice_of_the_space_by_cost():
     first = [strategy.ask().arch for _ in range(4)]
     slices = [position[a] * 4 // len(members) for a in first]
     assert slices == [0, 1, 2, 3]  # the dearest quarter first, the cheapest last
+
+
+def test_a_cheapest_twin_is_isomorphic_and_has_the_fewest_operations_and_none_without_costs():
+    space = get_space("nb201")
+    twin = CheapestTwin(_dead_ops_cost_latency(space))
+    dead = space.from_str("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|")
+    assert space.to_str(twin(dead)) == "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    assert CheapestTwin(SearchContext(space, (1,), 1))(dead) == dead  # no costs: the arch itself
+
+
+@pytest.mark.parametrize("name", ["nsga2", "pareto_local_search", "parego_gp"])
+def test_multi_objective_strategies_propose_the_cheapest_member_of_each_class(name):
+    space = get_space("nb201")
+    strategy = make_strategy(name)
+    strategy.setup(_dead_ops_cost_latency(space), np.random.default_rng(0))
+    rows = all_rows(space)
+    ops, keys = (rows != 0).sum(axis=1), space.canonical_keys(rows)
+    for i in range(25):
+        arch = strategy.ask().arch
+        assert sum(op != 0 for op in arch) == ops[keys == space.canonical_keys([arch])[0]].min()
+        strategy.tell(Trial(i, arch, 1, None, None, 0.0), Feedback(0.5, 1, 1.0, 1.0, (0.5, -1.0 - i), True))
 
 
 # ---- optuna --------------------------------------------------------------------------------------------------

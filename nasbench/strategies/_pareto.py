@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasbench.spaces.base import Arch
+from nasbench.spaces.base import Arch, canonical_keys
+from nasbench.strategies._common import all_rows, is_enumerable
 from nasbench.strategies.base import Feedback, SearchContext
 
 
@@ -120,3 +121,31 @@ def cheapest_members(keys: np.ndarray, known: np.ndarray) -> np.ndarray:
     first = np.ones(len(order), dtype=bool)
     first[1:] = keys[order][1:] != keys[order][:-1]
     return np.sort(order[first])
+
+
+class CheapestTwin:
+    """An arch's isomorphic twin with the best known costs (:func:`cheapest_members`), for the strategies that
+    propose a class by any member: the twin has the arch's accuracy and costs no more. Identity without costs
+    (a run with neither objectives nor constraints) or on a space too large to list (``LIMIT`` archs)."""
+
+    #: Largest enumerable space whose twins are listed (NAS-Bench-Graph: 59,040 archs).
+    LIMIT = 100_000
+
+    def __init__(self, context: SearchContext) -> None:
+        self.space = context.space
+        self._rows: np.ndarray | None = None
+        self._by_key: dict[int, int] = {}
+        size = getattr(self.space, "size", None) if is_enumerable(self.space) else None
+        if context.costs is None or size is None or size > self.LIMIT:
+            return
+        rows = all_rows(self.space)
+        keys = canonical_keys(self.space, rows)
+        members = cheapest_members(keys, context.costs(rows))
+        self._rows = rows
+        self._by_key = dict(zip(keys[members].tolist(), members.tolist(), strict=True))
+
+    def __call__(self, arch: Arch) -> Arch:
+        if self._rows is None:
+            return arch
+        key = int(canonical_keys(self.space, np.asarray([arch], dtype=np.int64))[0])
+        return tuple(int(v) for v in self._rows[self._by_key[key]])

@@ -16,7 +16,7 @@ import numpy as np
 
 from nasbench.spaces.base import Arch
 from nasbench.strategies._common import Proposed, mutation_rows, sample_rows
-from nasbench.strategies._pareto import objective_vector, rank_and_crowding, violation
+from nasbench.strategies._pareto import CheapestTwin, objective_vector, rank_and_crowding, violation
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 #: Tournaments tried for a child not proposed before, before a random new arch is taken instead.
@@ -54,6 +54,7 @@ class NSGA2(Strategy):
             )
         self._prob = self.mutation_prob if self.mutation_prob is not None else 1.0 / len(self.space.choices)
         self._proposed = Proposed(self.space)
+        self._twin = CheapestTwin(self.context)
         self._archs: list[Arch] = []  # the population, oldest first
         self._points: list[tuple[float, ...]] = []
         self._violations: list[float] = []
@@ -105,5 +106,6 @@ class NSGA2(Strategy):
         return tuple(rows[fresh[0] if len(fresh) else 0].tolist())
 
     def _propose(self, arch: Arch) -> Proposal:
+        arch = self._twin(arch)
         self._proposed.add([arch])
         return Proposal(arch)

@@ -13,7 +13,8 @@ at every refit of the model, which is every iteration for BANANAS's batches and 
 ``refit_every`` results for GP-BO's hyperparameters (its posterior is conditioned on the new targets at every
 proposal). Infeasible points are scalarised below every feasible one, lower the more they violate the constraints.
 
-Each strategy is its single-objective parent with one hook replaced (``_targets``: what the model trains on).
+Each strategy is its single-objective parent with one hook replaced (``_targets``: what the model trains on),
+and each proposal is the cheapest isomorphic twin of the arch the model chose (``CheapestTwin``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from nasbench.strategies._pareto import objective_vector, violation
+from nasbench.spaces.base import Arch
+from nasbench.strategies._pareto import CheapestTwin, objective_vector, violation
 from nasbench.strategies.bananas import Bananas
-from nasbench.strategies.base import Feedback, Strategy, Trial
+from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 from nasbench.strategies.bo import GPBO, SMAC
 
 #: Weight of the augmented sum in the Chebyshev scalarisation (Knowles's value).
@@ -58,6 +60,10 @@ class _ParEGO(Strategy):
         self._points: list[tuple[float, ...]] = []
         self._violations: list[float] = []
         self.weights_: np.ndarray | None = None  # the weight vector of the current model
+        self._twin = CheapestTwin(self.context)
+
+    def _propose(self, arch: Arch) -> Proposal:
+        return super()._propose(self._twin(arch))  # type: ignore[misc]
 
     def tell(self, trial: Trial, feedback: Feedback) -> None:
         super().tell(trial, feedback)

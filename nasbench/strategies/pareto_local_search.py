@@ -17,7 +17,7 @@ import numpy as np
 
 from nasbench.spaces.base import Arch
 from nasbench.strategies._common import Proposed, as_rows, sample_rows
-from nasbench.strategies._pareto import constrained_ranks, objective_vector, violation
+from nasbench.strategies._pareto import CheapestTwin, constrained_ranks, objective_vector, violation
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
 
 
@@ -35,6 +35,7 @@ class ParetoLocalSearch(Strategy):
 
     def _setup(self) -> None:
         self._proposed = Proposed(self.space)
+        self._twin = CheapestTwin(self.context)
         self._archive: list[Arch] = []  # non-dominated told archs, in the order they joined
         self._points: list[tuple[float, ...]] = []
         self._violations: list[float] = []
@@ -55,7 +56,7 @@ class ParetoLocalSearch(Strategy):
                 return None  # the pending results may enter the archive and give it members to explore
             else:
                 self._queue = self._random_new(self.num_restart)
-        arch = self._queue.pop(0)
+        arch = self._twin(self._queue.pop(0))
         self._proposed.add([arch])
         self._pending += 1
         return Proposal(arch)
