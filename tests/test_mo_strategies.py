@@ -247,7 +247,7 @@ def test_a_cheapest_twin_is_isomorphic_and_has_the_fewest_operations_and_none_wi
     assert CheapestTwin(SearchContext(space, (1,), 1))(dead) == dead  # no costs: the arch itself
 
 
-@pytest.mark.parametrize("name", ["nsga2", "pareto_local_search", "parego_gp"])
+@pytest.mark.parametrize("name", ["nsga2", "pareto_local_search", "parego_gp", "parego_smac", "parego_bananas"])
 def test_multi_objective_strategies_propose_the_cheapest_member_of_each_class(name):
     space = get_space("nb201")
     strategy = make_strategy(name)

@@ -19,11 +19,11 @@ and each proposal is the cheapest isomorphic twin of the arch the model chose (`
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 import numpy as np
 
-from nasbench.spaces.base import Arch
 from nasbench.strategies._pareto import CheapestTwin, objective_vector, violation
 from nasbench.strategies.bananas import Bananas
 from nasbench.strategies.base import Feedback, Proposal, Strategy, Trial
@@ -62,8 +62,10 @@ class _ParEGO(Strategy):
         self.weights_: np.ndarray | None = None  # the weight vector of the current model
         self._twin = CheapestTwin(self.context)
 
-    def _propose(self, arch: Arch) -> Proposal:
-        return super()._propose(self._twin(arch))  # type: ignore[misc]
+    def ask(self) -> Proposal:
+        proposal = super().ask()
+        assert proposal is not None  # the model-based parents always propose
+        return dataclasses.replace(proposal, arch=self._twin(proposal.arch))
 
     def tell(self, trial: Trial, feedback: Feedback) -> None:
         super().tell(trial, feedback)
