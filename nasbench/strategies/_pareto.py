@@ -5,6 +5,9 @@ column). Populations and archives here hold tens to hundreds of points, so domin
 comparison rather than a sweep (``nasbench.analysis.pareto`` serves whole tables). Constraints follow Deb's
 constrained domination (Deb, Pratap, Agarwal, Meyarivan 2002): a feasible point beats an infeasible one, and of
 two infeasible points the one with the smaller violation wins.
+
+:class:`CheapestTwin` serves the strategies that propose an isomorphism class by any of its members: under known
+costs a class's members share an accuracy but not their costs, so each proposal is its cheapest member.
 """
 
 from __future__ import annotations
