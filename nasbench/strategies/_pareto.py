@@ -131,25 +131,33 @@ class CheapestTwin:
     propose a class by any member: the twin has the arch's accuracy and costs no more. Identity without costs
     (a run with neither objectives nor constraints) or on a space too large to list (``LIMIT`` archs)."""
 
-    #: Largest enumerable space whose twins are listed (NB201: 15,625 archs). Listing NAS-Bench-Graph's 59,040
+    #: Largest enumerable space whose classes are listed (NB201: 15,625 archs). Listing NAS-Bench-Graph's 59,040
     #: takes 2 s a run, and its benchmark stores one row, so one cost, per class: its twins would gain nothing.
     LIMIT = 20_000
 
     def __init__(self, context: SearchContext) -> None:
         self.space = context.space
-        self._rows: np.ndarray | None = None
-        self._by_key: dict[int, int] = {}
+        self._costs = context.costs
         size = getattr(self.space, "size", None) if is_enumerable(self.space) else None
-        if context.costs is None or size is None or size > self.LIMIT:
-            return
-        rows = all_rows(self.space)
-        keys = canonical_keys(self.space, rows)
-        members = cheapest_members(keys, context.costs(rows))
-        self._rows = rows
-        self._by_key = dict(zip(keys[members].tolist(), members.tolist(), strict=True))
+        self.listable = size is not None and size <= self.LIMIT
+        self._members: np.ndarray | None = None
+        self._by_key: dict[int, int] = {}
+
+    def members(self) -> np.ndarray:
+        """The twin of every class of a listable space, as an ``(n, width)`` array in the order of the space's
+        archs (without costs: the first member of each class); listed once."""
+        if self._members is None:
+            rows = all_rows(self.space)
+            keys = canonical_keys(self.space, rows)
+            known = self._costs(rows) if self._costs is not None else np.zeros((len(rows), 1))
+            positions = cheapest_members(keys, known)
+            self._members = rows[positions]
+            self._by_key = {k: i for i, k in enumerate(keys[positions].tolist())}
+        return self._members
 
     def __call__(self, arch: Arch) -> Arch:
-        if self._rows is None:
+        if self._costs is None or not self.listable:
             return arch
+        members = self.members()
         key = int(canonical_keys(self.space, np.asarray([arch], dtype=np.int64))[0])
-        return tuple(int(v) for v in self._rows[self._by_key[key]])
+        return tuple(int(v) for v in members[self._by_key[key]])

@@ -30,10 +30,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from nasbench.spaces.base import Arch, arch_keys, canonical_keys
-from nasbench.strategies._common import all_rows, is_enumerable
+from nasbench.spaces.base import Arch, arch_keys
 from nasbench.strategies._pareto import (
-    cheapest_members,
+    CheapestTwin,
     cost_merit,
     non_dominated,
     objective_vector,
@@ -112,7 +111,7 @@ class EHVIGP(GPBO):
     ``xi`` is not used. With one objective, EHVI is expected improvement over the best score.
 
     With every cost known, the candidates and the first archs are chosen with them. Each isomorphism class is
-    one candidate, its cheapest member (:func:`cheapest_members`): a cell's dead operations cost latency on a
+    one candidate, its cheapest member (:class:`CheapestTwin`): a cell's dead operations cost latency on a
     device but add nothing, so NB201's cheapest working cells (1.43 ms on the edge GPU, 0.87 test accuracy) are
     reachable only that way; a class is closed only when that member is proposed. The ``num_init`` random archs
     are drawn one from each of ``num_init`` equal slices of the space ordered by cost: with the reference point
@@ -127,9 +126,6 @@ class EHVIGP(GPBO):
     name = "ehvi_gp"
     ranges: ClassVar[dict[str, str]] = {**GPBO.ranges, "margin": "(0, 10]"}
     options: ClassVar[dict[str, tuple[str, ...]]] = {"candidates": ("space", "local")}
-    #: Largest enumerable space whose every arch is a candidate (``candidates="space"``): NB201 (15,625) and
-    #: NAS-Bench-Macro (6,561) are; beyond, each proposal would score tens of thousands of archs.
-    WHOLE_SPACE_LIMIT = 20_000
 
     def __init__(
         self,
@@ -156,8 +152,10 @@ class EHVIGP(GPBO):
         super()._setup()
         self._points: list[tuple[float, ...]] = []
         self._violations: list[float] = []
-        size = getattr(self.space, "size", None) if is_enumerable(self.space) else None
-        self._whole = self.candidates == "space" and size is not None and size <= self.WHOLE_SPACE_LIMIT
+        # Every class is a candidate on a space small enough to list (NB201's 15,625 archs, NAS-Bench-Macro's
+        # 6,561); beyond, each proposal would score tens of thousands of archs.
+        self._twin = CheapestTwin(self.context)
+        self._whole = self.candidates == "space" and self._twin.listable
         self._members: np.ndarray | None = None  # the whole space's candidates: one member of each class
         self._member_keys = np.zeros(0, dtype=np.int64)
         self._asked: set[int] = set()  # keys of the archs proposed (not of their classes: members differ in costs)
@@ -177,11 +175,9 @@ class EHVIGP(GPBO):
         """The cheapest member of each class (``candidates="space"``), in order of :func:`cost_merit`, cheapest
         last; made once per run (the costs do not change)."""
         if self._members is None:
-            rows = all_rows(self.space)
-            known = self.context.costs(rows) if self.context.costs is not None else np.zeros((len(rows), 1))
-            members = cheapest_members(canonical_keys(self.space, rows), known)
-            members = members[np.argsort(cost_merit(known[members]), kind="stable")]
-            self._members = rows[members]
+            members = self._twin.members()
+            known = self.context.costs(members) if self.context.costs is not None else np.zeros((len(members), 1))
+            self._members = members[np.argsort(cost_merit(known), kind="stable")]
             self._member_keys = arch_keys(self.space, self._members)
         return self._members
 
